@@ -1,0 +1,30 @@
+"""hglm: lme4-style formulas compiled into Bayesian GLMMs in PyMC.
+
+>>> import hglm
+>>> df = hglm.datasets.load("sleepstudy")
+>>> m = hglm.Model("Reaction ~ Days + (Days | Subject)", data=df)
+>>> fit = m.fit(seed=1)
+>>> print(fit.summary())
+"""
+
+from hglm import datasets
+from hglm.build.graph import build_model
+from hglm.build.priors import resolve_priors
+from hglm.design.matrices import make_design
+from hglm.model import Model
+from hglm.results.fit import Fit
+from hglm.results.io import load
+from hglm.sample.nuts import sample
+from hglm.spec.families import Family
+from hglm.spec.priors import (LKJ, Cauchy, Exponential, Gamma, HalfCauchy, HalfNormal,
+                              HalfStudentT, InverseGamma, InverseWishart, Laplace, LogNormal,
+                              MvNormal, Normal, Prior, StudentT, Uniform, parse_prior)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Model", "Fit", "Family", "load", "datasets", "make_design", "resolve_priors",
+    "build_model", "sample", "Prior", "parse_prior", "Normal", "StudentT", "Cauchy", "Laplace",
+    "HalfNormal", "HalfStudentT", "HalfCauchy", "Exponential", "Gamma", "InverseGamma",
+    "LogNormal", "Uniform", "LKJ", "MvNormal", "InverseWishart",
+]

@@ -1,0 +1,250 @@
+"""Formula + data -> :class:`Design`, the plain bundle every later stage reads.
+
+formulae evaluates the response, the fixed-effect matrix ``X`` and, for each random block,
+the small matrix of its terms; the grouping factor becomes an integer index.  There is
+never a dense N x levels ``Z``: a block is (terms matrix, level index), so 100,000 rows with
+5,000 levels cost two small arrays.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+
+import formulae
+import numpy as np
+import pandas as pd
+from formulae.environment import Environment
+from formulae.matrices import DesignMatrices
+
+from hglm.design import checks
+from hglm.design.formula import ParsedFormula, RandomTerm, parse_formula
+from hglm.spec.families import Family, as_family
+
+__all__ = ["GroupBlock", "Design", "make_design", "formula_env", "used_columns"]
+
+
+@dataclass(frozen=True)
+class GroupBlock:
+    """One random-effect block: ``q`` terms varying over the levels of one factor."""
+
+    label: str                    # unique, used in variable names: sd_<label>, z_<label>
+    factor: str                   # the grouping factor as written, e.g. "Subject" or "a:b"
+    terms: tuple[str, ...]        # term names, e.g. ("Intercept", "Days")
+    Z: np.ndarray                 # N x q values of the terms
+    index: np.ndarray             # N level indices into ``levels``
+    levels: tuple[str, ...]
+    correlated: bool
+    term: RandomTerm = field(repr=False)
+    matrices: DesignMatrices = field(repr=False, compare=False)
+
+    @property
+    def q(self) -> int:
+        return len(self.terms)
+
+    @property
+    def n_levels(self) -> int:
+        return len(self.levels)
+
+    @property
+    def has_correlation(self) -> bool:
+        return self.correlated and self.q > 1
+
+
+@dataclass(frozen=True)
+class Design:
+    """Everything the model builder needs, as plain arrays plus names."""
+
+    formula: ParsedFormula
+    family: Family
+    data: pd.DataFrame            # the rows used, columns the formula uses, RangeIndex
+    row_index: pd.Index           # those rows' labels in the user's data
+    y: np.ndarray
+    trials: np.ndarray | None     # binomial only
+    X: np.ndarray                 # N x p fixed-effect design
+    fixed_names: tuple[str, ...]
+    offset: np.ndarray | None
+    blocks: tuple[GroupBlock, ...]
+    n_dropped: int
+    success_level: object | None = None   # bernoulli responses given as labels
+    matrices: DesignMatrices | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def n(self) -> int:
+        return len(self.y)
+
+    @property
+    def has_intercept(self) -> bool:
+        return "Intercept" in self.fixed_names
+
+    @property
+    def response_name(self) -> str:
+        return self.formula.response
+
+
+def formula_env() -> Environment:
+    """The namespace formula calls see: numpy as ``np``, nothing from the caller's frame."""
+    return Environment([{"np": np}])
+
+
+def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
+                family: str | Family = "gaussian") -> Design:
+    """Check the data against the formula and build the design (lme4's ``lFormula``)."""
+    checks.check_data_frame(data)
+    family = as_family(family)
+    parsed = formula if isinstance(formula, ParsedFormula) else parse_formula(formula)
+
+    columns = used_columns(parsed)
+    checks.check_columns(columns, data, parsed.formula)
+    frame = data[columns]
+    complete = ~frame.isna().any(axis=1)
+    n_dropped = int((~complete).sum())
+    if n_dropped:
+        warnings.warn(f"dropped {n_dropped} of {len(frame)} rows with missing values in "
+                      f"{', '.join(c for c in columns if frame[c].isna().any())}",
+                      UserWarning, stacklevel=3)
+    frame = frame[complete]
+    checks.check_nonempty(len(frame), n_dropped)
+    checks.check_finite(frame, columns)
+    row_index = frame.index
+    frame = frame.reset_index(drop=True)
+
+    success_level = None
+    if family.response in ("binary", "binomial") and parsed.response in frame.columns:
+        frame, success_level = _binary_response(frame, parsed.response, family)
+
+    env = formula_env()
+    matrices = _evaluate(parsed.fixed_formula, frame, env, parsed.formula)
+    y, trials = _response(matrices, parsed.response, family)
+    X, names, offset = _fixed(matrices, len(frame))
+    blocks = _blocks(parsed, frame, env, family)
+    return Design(parsed, family, frame, row_index, y, trials, X, names, offset, blocks,
+                  n_dropped, success_level, matrices)
+
+
+def used_columns(parsed: ParsedFormula) -> list[str]:
+    """The data columns a formula reads."""
+    names: set[str] = set()
+    for text in [parsed.fixed_formula] + [t.expr for t in parsed.random]:
+        names |= _var_names(text, parsed.formula)
+    for term in parsed.random:
+        names |= set(term.factor.split(":"))
+    names.discard("")
+    return sorted(names)
+
+
+def _var_names(text: str, formula: str) -> set[str]:
+    try:
+        return set(formulae.model_description(text).var_names)
+    except Exception as err:  # formulae raises its own parse errors
+        raise ValueError(f"cannot read formula {formula!r} at {text!r}: {err}") from None
+
+
+def _evaluate(text: str, frame: pd.DataFrame, env: Environment, formula: str) -> DesignMatrices:
+    try:
+        return DesignMatrices(formulae.model_description(text), frame, env)
+    except Exception as err:
+        raise ValueError(f"cannot evaluate formula {formula!r} at {text!r}: {err}") from None
+
+
+def _binary_response(frame: pd.DataFrame, name: str, family: Family):
+    """Labels, booleans and two-level columns become 0/1; the second level is success."""
+    y = frame[name]
+    if family.response == "binary":
+        checks.check_binary(y, name)
+    if pd.api.types.is_bool_dtype(y):
+        return frame.assign(**{name: y.astype(int)}), True
+    if pd.api.types.is_numeric_dtype(y):
+        return frame, None
+    checks.check_binary(y, name)
+    levels = list(y.cat.categories) if isinstance(y.dtype, pd.CategoricalDtype) \
+        else sorted(pd.unique(y), key=str)
+    levels = [lv for lv in levels if lv in set(y)]
+    if len(levels) != 2:
+        raise ValueError(f"family {family.name!r}: response {name!r} has only the value "
+                         f"{levels[0]!r}; a binary response needs both outcomes")
+    success = levels[1]
+    return frame.assign(**{name: (y == success).astype(int)}), success
+
+
+def _response(matrices: DesignMatrices, name: str, family: Family):
+    values = np.asarray(matrices.response.design_matrix)
+    kind = matrices.response.kind
+    if family.response == "binomial":
+        if kind == "proportion":
+            successes, trials = values[:, 0], values[:, 1]
+        else:
+            checks.check_binary(values, name)
+            successes, trials = values, np.ones_like(values)
+        checks.check_binomial(successes, trials, name)
+        return successes.astype(np.int64), trials.astype(np.int64)
+    if kind == "proportion":
+        raise ValueError(f"response {name!r} is successes/trials; use family='binomial'")
+    if values.ndim > 1 and values.shape[1] != 1:
+        raise ValueError(f"response {name!r} must be one column, got {values.shape[1]}")
+    values = values.reshape(-1)
+    if family.response == "binary":
+        checks.check_binary(values, name)
+        return values.astype(np.int64), None
+    if family.response == "count":
+        checks.check_counts(values, name, family.name)
+        return values.astype(np.int64), None
+    checks.check_response_numeric(values, name, family.name)
+    return values.astype(float), None
+
+
+def _fixed(matrices: DesignMatrices, n: int):
+    common = matrices.common
+    if common is None:
+        return np.zeros((n, 0)), (), None
+    X, names, offsets = [], [], []
+    matrix = np.asarray(common.design_matrix, dtype=float)
+    for name, term in common.terms.items():
+        cols = matrix[:, common.slices[name]]
+        if getattr(term, "kind", None) == "offset":
+            offsets.append(cols.sum(axis=1))
+        else:
+            X.append(cols)
+            names.extend(term.labels)
+    X = np.column_stack(X) if X else np.zeros((n, 0))
+    offset = np.sum(offsets, axis=0) if offsets else None
+    return X, tuple(names), offset
+
+
+def _blocks(parsed: ParsedFormula, frame: pd.DataFrame, env: Environment,
+            family: Family) -> tuple[GroupBlock, ...]:
+    blocks, seen = [], {}
+    for term in parsed.random:
+        matrices = _evaluate(term.expr, frame, env, parsed.formula)
+        if matrices.common is None:
+            raise ValueError(f"formula {parsed.formula!r}: random term {term} has no terms")
+        Z = np.asarray(matrices.common.design_matrix, dtype=float)
+        names = tuple(matrices.common.as_dataframe().columns)
+        index, levels = _factor_index(frame, term.factor)
+        checks.check_nlevels(len(levels), term.factor, len(frame), "sigma" in family.aux)
+        count = seen.get(term.factor, 0)
+        seen[term.factor] = count + 1
+        label = term.factor if count == 0 else f"{term.factor}.{count}"  # lme4's naming
+        blocks.append(GroupBlock(label, term.factor, names, Z, index, levels,
+                                 term.correlated, term, matrices))
+    return tuple(blocks)
+
+
+def _factor_index(frame: pd.DataFrame, factor: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Integer codes of a grouping factor (an interaction ``a:b`` pastes level labels)."""
+    parts = factor.split(":")
+    labels = frame[parts[0]].astype(str) if len(parts) == 1 else \
+        frame[parts].astype(str).agg(":".join, axis=1)
+    first = frame[parts[0]]
+    if len(parts) == 1 and isinstance(first.dtype, pd.CategoricalDtype):
+        order = [str(c) for c in first.cat.categories if c in set(first)]
+    else:
+        order = sorted(pd.unique(labels), key=natural_key)
+    codes = pd.Categorical(labels, categories=order).codes.astype(np.int64)
+    return codes, tuple(order)
+
+
+def natural_key(text: str) -> list:
+    """Sort '2' before '10', as people expect of level names that are numbers."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(text))]

@@ -1,0 +1,87 @@
+"""``hglm.Model``: declare a model, see its priors, fit it.
+
+The model is the front of the pipeline: spec (formula, family, priors) -> design
+(:func:`hglm.design.make_design`) -> PyMC graph (:func:`hglm.build.build_model`) -> NUTS
+(:func:`hglm.sample.sample`) -> :class:`hglm.Fit`.  Each step is a public function that
+hands the next one a plain bundle, so each can be used and tested on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+import pymc as pm
+
+from hglm.build.graph import build_model
+from hglm.build.priors import PriorSet, resolve_priors
+from hglm.design.formula import parse_formula
+from hglm.design.matrices import Design, make_design, used_columns
+from hglm.results.fit import Fit
+from hglm.sample.diagnostics import diagnose, warn_diagnostics
+from hglm.sample.nuts import SamplerSettings, sample
+from hglm.spec.families import Family, as_family
+from hglm.spec.priors import Prior
+
+__all__ = ["Model"]
+
+
+class Model:
+    """A Bayesian GLMM declared with an lme4 formula.
+
+    Parameters
+    ----------
+    formula : str
+        lme4 syntax, e.g. ``"Reaction ~ Days + (Days | Subject)"``.
+    data : pandas.DataFrame
+        The data; rows with missing values in used columns are dropped with a warning.
+    family : str or Family
+        ``"gaussian"``, ``"poisson"``, ``"binomial"``, ``"bernoulli"`` or ``"negbinomial"``.
+    priors : dict, optional
+        Prior key -> :class:`hglm.Prior` or its string form; see ``m.priors`` for the keys
+        in use and :mod:`hglm.build.priors` for the default rules.
+    link : str, optional
+        A non-default link, e.g. ``"probit"``.
+    strategy : str
+        How random effects enter the likelihood; ``"auto"`` picks the best available.
+    """
+
+    def __init__(self, formula: str, data: pd.DataFrame, family: str | Family = "gaussian",
+                 priors: Mapping[str, Prior | str] | None = None, link: str | None = None,
+                 strategy: str = "auto") -> None:
+        self.family = as_family(family, link)
+        self.design: Design = make_design(formula, data, self.family)
+        self.data = data[used_columns(self.design.formula)]
+        self.prior_set: PriorSet = resolve_priors(self.design, priors)
+        self.strategy = strategy
+        self._pymc_model: pm.Model | None = None
+
+    @property
+    def formula(self) -> str:
+        return self.design.formula.formula
+
+    @property
+    def priors(self) -> pd.DataFrame:
+        """Every prior the model uses: key, parameter, distribution, source (default|user)."""
+        return self.prior_set.table()
+
+    @property
+    def pymc_model(self) -> pm.Model:
+        """The compiled PyMC model (built on first use)."""
+        if self._pymc_model is None:
+            self._pymc_model = build_model(self.design, self.prior_set, self.strategy)
+        return self._pymc_model
+
+    def fit(self, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int | None = None,
+            sampler: str = "pymc", target_accept: float = 0.9, progressbar: bool = True,
+            cores: int | None = None) -> Fit:
+        """Sample the posterior with NUTS; warns in plain words if the draws need a look."""
+        settings = SamplerSettings(draws, tune, chains, seed, sampler, target_accept, cores)
+        idata, elapsed = sample(self.pymc_model, settings, progressbar)
+        fit = Fit(self, idata, settings, elapsed)
+        warn_diagnostics(fit.diagnostics, settings.target_accept)
+        return fit
+
+    def __repr__(self) -> str:
+        return (f"hglm.Model({self.formula!r}, family={self.family.name!r}, "
+                f"link={self.family.link!r}, n={self.design.n})")

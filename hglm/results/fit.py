@@ -1,0 +1,72 @@
+"""``hglm.Fit``: the posterior of a fitted model and what a mixed-model user asks of it."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from hglm.results import tables
+from hglm.results.summary import format_summary
+from hglm.sample.diagnostics import Diagnostics, diagnose
+
+if TYPE_CHECKING:
+    from hglm.model import Model
+    from hglm.sample.nuts import SamplerSettings
+
+__all__ = ["Fit"]
+
+
+class Fit:
+    """A fitted model: ``idata`` (ArviZ InferenceData) plus lme4-style tables."""
+
+    def __init__(self, model: "Model", idata, settings: "SamplerSettings", elapsed: float):
+        self.model = model
+        self.idata = idata
+        self.settings = settings
+        self.elapsed = elapsed
+
+    @property
+    def design(self):
+        return self.model.design
+
+    @property
+    def posterior(self):
+        return self.idata.posterior
+
+    @cached_property
+    def diagnostics(self) -> Diagnostics:
+        return diagnose(self.idata, tables.population_vars(self.design, self.posterior))
+
+    def summary(self) -> str:
+        """lme4-like text: header, random effects, fixed effects, sampler diagnostics."""
+        return format_summary(self)
+
+    def fixef(self) -> pd.DataFrame:
+        """Fixed effects: term, mean, sd, lower, upper (95%), r_hat, ess_bulk, ess_tail."""
+        return tables.fixef_table(self.design, self.posterior)
+
+    def varcorr(self) -> pd.DataFrame:
+        """Variance components: group, name, kind (sd|cor), mean, sd, lower, upper, ess_bulk, r_hat."""
+        return tables.varcorr_table(self.design, self.posterior)
+
+    def ranef(self) -> pd.DataFrame:
+        """Group effects: one row per (group, level, term)."""
+        return tables.ranef_table(self.design, self.posterior)
+
+    def coef(self) -> pd.DataFrame:
+        """Per-level coefficients, fixed plus random: one row per (group, level, term)."""
+        return tables.coef_table(self.design, self.posterior)
+
+    def save(self, path, overwrite: bool = False) -> None:
+        """Write the fit to a folder (InferenceData, data, model spec); see :func:`hglm.load`."""
+        from hglm.results.io import save_fit
+
+        save_fit(self, path, overwrite)
+
+    def __repr__(self) -> str:
+        return f"<hglm.Fit {self.model.formula!r}: {self.settings.chains} chains x {self.settings.draws} draws>"
+
+    def __str__(self) -> str:
+        return self.summary()

@@ -1,0 +1,88 @@
+"""Saving and loading fits: a folder of plain files, written atomically, read without pickle.
+
+``model.json`` holds the formula, family, user priors (as strings), sampler settings and
+package versions; ``data.parquet`` the rows and columns the formula reads; ``idata.nc`` the
+InferenceData.  Loading rebuilds the model from these, so defaults are re-derived exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import arviz as az
+import pandas as pd
+
+__all__ = ["save_fit", "load", "versions"]
+
+FORMAT = 1
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("hglm", "pymc", "pytensor", "arviz", "formulae", "numpy", "pandas"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out
+
+
+def save_fit(fit, path: str | os.PathLike, overwrite: bool = False) -> None:
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    if path.exists() and not (path / "model.json").exists():
+        raise FileExistsError(f"{path} exists and is not a saved hglm fit; not replacing it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = fit.model
+    spec = {
+        "format": FORMAT,
+        "formula": model.formula,
+        "family": model.family.name,
+        "link": model.family.link,
+        "priors": {k: repr(v) for k, v in model.prior_set.user.items()},
+        "strategy": model.strategy if isinstance(model.strategy, str) else model.strategy.name,
+        "settings": fit.settings.to_dict(),
+        "elapsed": fit.elapsed,
+        "versions": versions(),
+    }
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        model.data.reset_index(drop=True).to_parquet(tmp / "data.parquet")
+        fit.idata.to_netcdf(str(tmp / "idata.nc"))
+        (tmp / "model.json").write_text(json.dumps(spec, indent=2))
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            path.rename(old)
+            tmp.rename(path)
+            shutil.rmtree(old)
+        else:
+            tmp.rename(path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def load(path: str | os.PathLike):
+    """Read a fit written by ``Fit.save``: same summaries, and the model rebuilt."""
+    from hglm.model import Model
+    from hglm.results.fit import Fit
+    from hglm.sample.nuts import SamplerSettings
+
+    path = Path(path)
+    if not (path / "model.json").exists():
+        raise FileNotFoundError(f"{path} is not a saved hglm fit (no model.json)")
+    spec = json.loads((path / "model.json").read_text())
+    if spec.get("format") != FORMAT:
+        raise ValueError(f"{path}: unknown fit format {spec.get('format')!r}")
+    data = pd.read_parquet(path / "data.parquet")
+    model = Model(spec["formula"], data, spec["family"], priors=spec["priors"],
+                  link=spec["link"], strategy=spec["strategy"])
+    idata = az.from_netcdf(str(path / "idata.nc"))
+    idata.load() if hasattr(idata, "load") else None
+    return Fit(model, idata, SamplerSettings(**spec["settings"]), spec["elapsed"])

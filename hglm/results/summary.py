@@ -1,0 +1,88 @@
+"""The lme4-style text summary, with Bayesian columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["format_summary"]
+
+
+def _lme4_name(term: str) -> str:
+    return "(Intercept)" if term == "Intercept" else term
+
+
+def _num(x: float, digits: int = 4) -> str:
+    if not np.isfinite(x):
+        return "NA"
+    return f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
+
+
+def _random_effects(varcorr: pd.DataFrame, blocks) -> list[str]:
+    rows = []
+    for block in blocks:
+        sds = varcorr[(varcorr.group == block.label) & (varcorr.kind == "sd")]
+        cors = varcorr[(varcorr.group == block.label) & (varcorr.kind == "cor")]
+        cor_of = dict(zip(cors.name, cors["mean"]))
+        for i, (_, row) in enumerate(sds.iterrows()):
+            corr = [f"{cor_of[f'{block.terms[j]}:{block.terms[i]}']:+.2f}"
+                    for j in range(i) if f"{block.terms[j]}:{block.terms[i]}" in cor_of]
+            rows.append([block.label if i == 0 else "", _lme4_name(row["name"]),
+                         _num(row["mean"]), _num(row["lower"]), _num(row["upper"]),
+                         " ".join(corr)])
+    for _, row in varcorr[varcorr.group.isin(["Residual"])].iterrows():
+        rows.append(["Residual", "", _num(row["mean"]), _num(row["lower"]),
+                     _num(row["upper"]), ""])
+    table = pd.DataFrame(rows, columns=["Groups", "Name", "Std.Dev.", "l-95% CI", "u-95% CI",
+                                        "Corr"])
+    return table.to_string(index=False).splitlines()
+
+
+def _fixed_effects(fixef: pd.DataFrame) -> list[str]:
+    if fixef.empty:
+        return ["(none)"]
+    table = pd.DataFrame({
+        "Estimate": fixef["mean"].map(_num).to_numpy(),
+        "Est.Error": fixef["sd"].map(_num).to_numpy(),
+        "l-95% CI": fixef["lower"].map(_num).to_numpy(),
+        "u-95% CI": fixef["upper"].map(_num).to_numpy(),
+        "Rhat": fixef["r_hat"].map(lambda v: f"{v:.3f}").to_numpy(),
+        "Bulk_ESS": fixef["ess_bulk"].map(lambda v: f"{v:.0f}").to_numpy(),
+        "Tail_ESS": fixef["ess_tail"].map(lambda v: f"{v:.0f}").to_numpy(),
+    }, index=[_lme4_name(t) for t in fixef["term"]])
+    return table.to_string().splitlines()
+
+
+def format_summary(fit) -> str:
+    """The text ``Fit.summary()`` returns."""
+    design, settings, diag = fit.design, fit.settings, fit.diagnostics
+    family = design.family
+    lines = [
+        f"Bayesian generalized linear mixed model fit by NUTS ({settings.sampler}) [hglm]",
+        f" Family: {family.name}  ( {family.link} )",
+        f"Formula: {design.formula.formula}",
+        f"   Data: {design.n} observations"
+        + (f" ({design.n_dropped} rows with missing values dropped)" if design.n_dropped else ""),
+        f"  Draws: {settings.chains} chains x {settings.draws} draws after {settings.tune} "
+        f"warm-up = {settings.chains * settings.draws} draws; seed {settings.seed}",
+    ]
+    dispersion = fit.varcorr()
+    if design.blocks:
+        lines += ["", "Random effects (posterior mean of each Std.Dev. and Corr):"]
+        lines += [" " + row for row in _random_effects(dispersion, design.blocks)]
+        groups = ", ".join(f"{b.label}, {b.n_levels}" for b in design.blocks)
+        lines.append(f"Number of obs: {design.n}, groups:  {groups}")
+    elif "sigma" in family.aux:
+        row = dispersion[dispersion.group == "Residual"].iloc[0]
+        lines += ["", f"Residual Std.Dev.: {_num(row['mean'])} "
+                      f"[{_num(row['lower'])}, {_num(row['upper'])}]"]
+    for _, row in dispersion[dispersion.group == "Dispersion"].iterrows():
+        lines.append(f"Dispersion ({row['name']}): {_num(row['mean'])} "
+                     f"[{_num(row['lower'])}, {_num(row['upper'])}]")
+    lines += ["", "Fixed effects:"] + _fixed_effects(fit.fixef())
+    lines += ["", f"Sampler: {diag.divergences} divergent transitions; max R-hat "
+                  f"{diag.max_rhat:.3f}; min ESS bulk {diag.min_ess_bulk:.0f}, tail "
+                  f"{diag.min_ess_tail:.0f}; {fit.elapsed:.1f} s"]
+    problems = diag.problems(settings.target_accept)
+    lines += [f"Warning: {p}" for p in problems]
+    return "\n".join(lines)

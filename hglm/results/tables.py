@@ -1,0 +1,109 @@
+"""Tidy posterior tables: fixed effects, variance components, group effects, coefficients.
+
+Intervals are equal-tailed (2.5% and 97.5% quantiles), as brms and rstanarm report them.
+"""
+
+from __future__ import annotations
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from hglm.design.matrices import Design
+
+__all__ = ["describe", "fixef_table", "varcorr_table", "ranef_table", "coef_table",
+           "population_vars"]
+
+_SAMPLE = ("chain", "draw")
+
+
+def describe(da: xr.DataArray, prob: float = 0.95, diagnostics: bool = True) -> pd.DataFrame:
+    """Mean, sd, interval (and R-hat, ESS) of every element of a posterior array."""
+    lo, hi = (1 - prob) / 2, 1 - (1 - prob) / 2
+    stats = {
+        "mean": da.mean(_SAMPLE), "sd": da.std(_SAMPLE, ddof=1),
+        "lower": da.quantile(lo, _SAMPLE).drop_vars("quantile"),
+        "upper": da.quantile(hi, _SAMPLE).drop_vars("quantile"),
+    }
+    if diagnostics:
+        ds = da.to_dataset(name="x")
+        stats["r_hat"] = az.rhat(ds)["x"]
+        stats["ess_bulk"] = az.ess(ds, method="bulk")["x"]
+        stats["ess_tail"] = az.ess(ds, method="tail")["x"]
+    if da.ndim == 2:  # a scalar parameter
+        return pd.DataFrame({k: [float(v)] for k, v in stats.items()})
+    return xr.Dataset(stats).to_dataframe()[list(stats)].reset_index()
+
+
+def population_vars(design: Design, posterior: xr.Dataset) -> list[str]:
+    """Names of the population-level variables (what convergence is judged on)."""
+    names = ["beta"] if "beta" in posterior else []
+    for block in design.blocks:
+        names.append(f"sd_{block.label}")
+        if block.has_correlation:
+            names.append(f"cor_{block.label}")
+    names += [a for a in design.family.aux if a in posterior]
+    return [n for n in names if n in posterior]
+
+
+def fixef_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
+    if "beta" not in posterior:
+        return pd.DataFrame(columns=["term", "mean", "sd", "lower", "upper", "r_hat",
+                                     "ess_bulk", "ess_tail"])
+    return describe(posterior["beta"]).rename(columns={"coef": "term"})
+
+
+def varcorr_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
+    rows = []
+    cols = ["mean", "sd", "lower", "upper", "ess_bulk", "r_hat"]
+    for block in design.blocks:
+        sd = describe(posterior[f"sd_{block.label}"])
+        for _, row in sd.iterrows():
+            rows.append({"group": block.label, "name": row[f"{block.label}__term"], "kind": "sd",
+                         **{c: row[c] for c in cols}})
+        if block.has_correlation:
+            cor = describe(posterior[f"cor_{block.label}"])
+            for _, row in cor.iterrows():
+                rows.append({"group": block.label, "name": row[f"{block.label}__cor"],
+                             "kind": "cor", **{c: row[c] for c in cols}})
+    for aux in design.family.aux:
+        row = describe(posterior[aux]).iloc[0]
+        group = "Residual" if aux == "sigma" else "Dispersion"
+        rows.append({"group": group, "name": aux, "kind": "sd" if aux == "sigma" else aux,
+                     **{c: row[c] for c in cols}})
+    return pd.DataFrame(rows, columns=["group", "name", "kind"] + cols)
+
+
+def ranef_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
+    frames = []
+    for block in design.blocks:
+        table = describe(posterior[f"r_{block.label}"], diagnostics=False)
+        table = table.rename(columns={block.label: "level", f"{block.label}__term": "term"})
+        table.insert(0, "group", block.label)
+        frames.append(table)
+    if not frames:
+        return pd.DataFrame(columns=["group", "level", "term", "mean", "sd", "lower", "upper"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def coef_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
+    """Per-level coefficients: the fixed effect plus the level's group effect, draw by draw."""
+    frames = []
+    for block in design.blocks:
+        r = posterior[f"r_{block.label}"]
+        term_dim = f"{block.label}__term"
+        parts = []
+        for term in block.terms:
+            total = r.sel({term_dim: term})
+            if "beta" in posterior and term in posterior["beta"].coords["coef"].values:
+                total = total + posterior["beta"].sel(coef=term)
+            parts.append(total.expand_dims({term_dim: [term]}))
+        draws = xr.concat(parts, dim=term_dim).drop_vars("coef", errors="ignore")
+        table = describe(draws.transpose(*_SAMPLE, block.label, term_dim), diagnostics=False)
+        table = table.rename(columns={block.label: "level", term_dim: "term"})
+        table.insert(0, "group", block.label)
+        frames.append(table[["group", "level", "term", "mean", "sd", "lower", "upper"]])
+    if not frames:
+        return pd.DataFrame(columns=["group", "level", "term", "mean", "sd", "lower", "upper"])
+    return pd.concat(frames, ignore_index=True)

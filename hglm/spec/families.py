@@ -1,0 +1,127 @@
+"""Response families as one declarative table: links, auxiliary parameters, likelihood."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Family", "FAMILIES", "as_family"]
+
+
+@dataclass(frozen=True)
+class _FamilyInfo:
+    links: tuple[str, ...]          # first one is the default
+    aux: tuple[str, ...]            # auxiliary parameters, each with its own prior key
+    response: str                   # "continuous" | "count" | "binomial" | "binary"
+    pymc: str                       # the PyMC likelihood
+
+
+FAMILIES: dict[str, _FamilyInfo] = {
+    "gaussian": _FamilyInfo(("identity", "log"), ("sigma",), "continuous", "Normal"),
+    "poisson": _FamilyInfo(("log",), (), "count", "Poisson"),
+    "negbinomial": _FamilyInfo(("log",), ("alpha",), "count", "NegativeBinomial"),
+    "binomial": _FamilyInfo(("logit", "probit", "cloglog"), (), "binomial", "Binomial"),
+    "bernoulli": _FamilyInfo(("logit", "probit", "cloglog"), (), "binary", "Bernoulli"),
+}
+
+
+@dataclass(frozen=True)
+class Family:
+    """A response distribution with its link, e.g. ``Family("binomial", link="probit")``.
+
+    ``negbinomial`` is parametrised like PyMC's NegativeBinomial: variance mu + mu^2 / alpha,
+    so a large ``alpha`` means little overdispersion.
+    """
+
+    name: str
+    link: str | None = None
+    info: _FamilyInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.name not in FAMILIES:
+            raise ValueError(f"unknown family {self.name!r}; choose one of "
+                             f"{', '.join(FAMILIES)}")
+        info = FAMILIES[self.name]
+        link = self.link or info.links[0]
+        if link not in info.links:
+            raise ValueError(f"family {self.name!r} has no link {link!r}; "
+                             f"its links are {', '.join(info.links)}")
+        object.__setattr__(self, "link", link)
+        object.__setattr__(self, "info", info)
+
+    @property
+    def aux(self) -> tuple[str, ...]:
+        return self.info.aux
+
+    @property
+    def response(self) -> str:
+        return self.info.response
+
+    # -- links --------------------------------------------------------------------------
+    def inverse_link(self, eta: Any) -> Any:
+        """Mean of the response given the linear predictor (PyTensor)."""
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        return {
+            "identity": lambda e: e,
+            "log": pt.exp,
+            "logit": pm.math.invlogit,
+            "probit": pm.math.invprobit,
+            "cloglog": lambda e: -pt.expm1(-pt.exp(e)),
+        }[self.link](eta)
+
+    def inverse_link_numpy(self, eta: np.ndarray) -> np.ndarray:
+        """Mean of the response given the linear predictor (NumPy)."""
+        from scipy import special
+
+        return {
+            "identity": lambda e: e,
+            "log": np.exp,
+            "logit": special.expit,
+            "probit": special.ndtr,
+            "cloglog": lambda e: -np.expm1(-np.exp(e)),
+        }[self.link](eta)
+
+    def link_numpy(self, mu: np.ndarray) -> np.ndarray:
+        """The link function itself (NumPy), used to centre default intercept priors."""
+        from scipy import special
+
+        return {
+            "identity": lambda m: m,
+            "log": np.log,
+            "logit": special.logit,
+            "probit": special.ndtri,
+            "cloglog": lambda m: np.log(-np.log1p(-m)),
+        }[self.link](mu)
+
+    # -- likelihood ---------------------------------------------------------------------
+    def likelihood(self, name: str, eta: Any, aux: dict[str, Any], observed: np.ndarray,
+                   trials: np.ndarray | None = None, **kwargs: Any):
+        """Add the observed variable ``name`` with linear predictor ``eta``."""
+        import pymc as pm
+
+        if self.name in ("binomial", "bernoulli") and self.link == "logit":
+            # logit_p keeps the log-likelihood stable far into the tails
+            mean = {"logit_p": eta}
+        elif self.name in ("binomial", "bernoulli"):
+            mean = {"p": self.inverse_link(eta)}
+        else:
+            mean = {"mu": self.inverse_link(eta)}
+        if self.name == "binomial":
+            mean["n"] = trials
+        return getattr(pm, self.info.pymc)(name, **mean, **aux, observed=observed, **kwargs)
+
+
+def as_family(family: str | Family, link: str | None = None) -> Family:
+    """Accept a family name or a :class:`Family`."""
+    if isinstance(family, Family):
+        if link is not None and link != family.link:
+            return Family(family.name, link)
+        return family
+    if isinstance(family, str):
+        return Family(family.lower(), link)
+    raise ValueError(f"family must be a name ({', '.join(FAMILIES)}) or hglm.Family, "
+                     f"got {type(family).__name__}")
