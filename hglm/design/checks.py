@@ -73,14 +73,19 @@ def check_binomial(successes: np.ndarray, trials: np.ndarray, name: str) -> None
 
 
 def check_binary(y: object, name: str) -> None:
-    levels = pd.unique(pd.Series(np.asarray(y)).dropna())
+    values = pd.Series(np.asarray(y)).dropna()
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        if not set(values.unique()) <= {0, 1}:
+            shown = sorted(values.unique().tolist())[:6]
+            raise ValueError(f"family 'bernoulli' needs a 0/1 response, but {name!r} has values "
+                             f"{shown}{' ...' if values.nunique() > 6 else ''}; for counts of "
+                             f"successes use 'binomial' with p(successes, trials)")
+        return
+    levels = [str(v) for v in pd.unique(values)]
     if len(levels) > 2:
         shown = ", ".join(map(repr, levels[:5])) + (" ..." if len(levels) > 5 else "")
         raise ValueError(f"family 'bernoulli' needs a response with two values, but {name!r} "
                          f"has {len(levels)}: {shown}")
-    if pd.api.types.is_numeric_dtype(np.asarray(y)) and not set(np.unique(y)) <= {0, 1}:
-        raise ValueError(f"family 'bernoulli' needs a 0/1 response, but {name!r} has values "
-                         f"{sorted(np.unique(y).tolist())}; for proportions use 'binomial'")
 
 
 def check_nlevels(levels: int, factor: str, n_rows: int, has_residual: bool) -> None:

@@ -111,8 +111,11 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
     frame = frame.reset_index(drop=True)
 
     success_level = None
-    if family.response in ("binary", "binomial") and parsed.response in frame.columns:
-        frame, success_level = _binary_response(frame, parsed.response, family)
+    if parsed.response in frame.columns:  # a plain column: check it before formulae recodes it
+        if family.response in ("binary", "binomial"):
+            frame, success_level = _binary_response(frame, parsed.response, family)
+        else:
+            checks.check_response_numeric(frame[parsed.response], parsed.response, family.name)
 
     env = formula_env()
     matrices = _evaluate(parsed.fixed_formula, frame, env, parsed.formula)

@@ -1,0 +1,99 @@
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import hglm
+from hglm.design.matrices import make_design
+from tests.conftest import toy_frame
+
+
+def test_sleepstudy_design(sleepstudy):
+    d = make_design("Reaction ~ Days + (Days | Subject)", sleepstudy)
+    assert d.fixed_names == ("Intercept", "Days")
+    assert d.X.shape == (180, 2)
+    (block,) = d.blocks
+    assert block.terms == ("Intercept", "Days") and block.correlated
+    assert block.n_levels == 18 and block.Z.shape == (180, 2)
+    assert block.levels[:3] == ("308", "309", "310")
+    np.testing.assert_array_equal(block.index[:10], 0)
+
+
+def test_categorical_treatment_coding_reference_first_level():
+    df = hglm.datasets.load("cbpp")
+    d = make_design("cbind(incidence, size - incidence) ~ period + (1 | herd)", df, "binomial")
+    assert d.fixed_names == ("Intercept", "period[2]", "period[3]", "period[4]")
+    np.testing.assert_array_equal(d.trials, df["size"])
+    np.testing.assert_array_equal(d.y, df["incidence"])
+    d2 = make_design("p(incidence, size) ~ period + (1 | herd)", df, "binomial")
+    np.testing.assert_array_equal(d2.X, d.X)
+
+
+def test_interactions_transforms_and_no_intercept():
+    df = toy_frame()
+    d = make_design("y ~ x * f + scale(z) + np.log(e) + C(h)", df)
+    assert d.fixed_names == ("Intercept", "x", "f[b]", "f[c]", "x:f[b]", "x:f[c]", "scale(z)",
+                             "np.log(e)", "C(h)[h2]", "C(h)[h3]")
+    np.testing.assert_allclose(d.X[:, 4], df.x * (df.f == "b"))
+    np.testing.assert_allclose(d.X[:, 7], np.log(df.e))
+    assert make_design("y ~ 0 + x", df).fixed_names == ("x",)
+    assert make_design("y ~ x - 1", df).fixed_names == ("x",)
+    assert make_design("y ~ x:z", df).fixed_names == ("Intercept", "x:z")
+
+
+def test_offset_is_not_a_column():
+    df = toy_frame()
+    d = make_design("count ~ x + offset(np.log(e)) + (1 | g)", df, "poisson")
+    assert d.fixed_names == ("Intercept", "x")
+    np.testing.assert_allclose(d.offset, np.log(df.e))
+
+
+def test_random_blocks():
+    df = toy_frame()
+    d = make_design("y ~ x + (x | g) + (1 | h)", df)
+    assert [(b.label, b.terms, b.correlated) for b in d.blocks] == [
+        ("g", ("Intercept", "x"), True), ("h", ("Intercept",), True)]
+    d = make_design("y ~ x + (0 + x | g)", df)
+    assert d.blocks[0].terms == ("x",)
+    d = make_design("y ~ x + (1 + x || g)", df)
+    assert d.blocks[0].terms == ("Intercept", "x") and not d.blocks[0].correlated
+    d = make_design("y ~ x + (1 | g) + (0 + x | g)", df)
+    assert [b.label for b in d.blocks] == ["g", "g.1"]
+    d = make_design("y ~ x + (1 | g/h)", df)
+    assert [b.factor for b in d.blocks] == ["g", "g:h"]
+    assert d.blocks[1].n_levels == len(set(zip(df.g, df.h)))
+
+
+def test_bernoulli_labels_second_level_is_success():
+    df = toy_frame()
+    df["yn"] = np.where(df.y > 0, "Y", "N")
+    d = make_design("yn ~ x + (1 | g)", df, "bernoulli")
+    np.testing.assert_array_equal(d.y, (df.y > 0).astype(int))
+    assert d.success_level == "Y"
+    df["b"] = df.y > 0
+    np.testing.assert_array_equal(make_design("b ~ x", df, "bernoulli").y, (df.y > 0))
+
+
+def test_missing_rows_dropped_with_warning():
+    df = toy_frame()
+    df.loc[[1, 4], "x"] = np.nan
+    df["unused"] = np.nan
+    with pytest.warns(UserWarning, match="dropped 2 of 30 rows"):
+        d = make_design("y ~ x + (1 | g)", df)
+    assert d.n == 28 and list(d.row_index[:3]) == [0, 2, 3]
+
+
+def test_large_design_uses_indices_not_dense_z():
+    rng = np.random.default_rng(1)
+    n, levels = 100_000, 5_000
+    df = pd.DataFrame({"y": rng.normal(size=n), "x": rng.normal(size=n),
+                       "g": rng.integers(0, levels, size=n).astype(str)})
+    d = make_design("y ~ x + (x | g)", df)
+    (block,) = d.blocks
+    assert block.n_levels == levels
+    # every array in the design is N x (a few columns): no N x levels matrix anywhere
+    arrays = [d.X, d.y, block.Z, block.index]
+    assert max(a.nbytes for a in arrays) <= n * 2 * 8
+    model = hglm.build_model(d, hglm.resolve_priors(d))
+    assert model["z_g"].type.shape == (levels, 2) or model["z_g"].eval().shape == (levels, 2)
