@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 __all__ = ["format_summary"]
 
@@ -33,24 +32,27 @@ def _random_effects(varcorr: pd.DataFrame, blocks) -> list[str]:
     for _, row in varcorr[varcorr.group.isin(["Residual"])].iterrows():
         rows.append(["Residual", "", _num(row["mean"]), _num(row["lower"]),
                      _num(row["upper"]), ""])
-    table = pd.DataFrame(rows, columns=["Groups", "Name", "Std.Dev.", "l-95% CI", "u-95% CI",
-                                        "Corr"])
-    return table.to_string(index=False).splitlines()
+    header = ["Groups", "Name", "Std.Dev.", "l-95% CI", "u-95% CI", "Corr"]
+    return _text_table(header, rows, left=2)
+
+
+def _text_table(header: list[str], rows: list[list[str]], left: int) -> list[str]:
+    """Columns padded to width; the first ``left`` columns left-aligned, as lme4 prints."""
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    def line(cells):
+        return "  ".join(str(c).ljust(w) if i < left else str(c).rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+    return [line(header)] + [line(r) for r in rows]
 
 
 def _fixed_effects(fixef: pd.DataFrame) -> list[str]:
     if fixef.empty:
         return ["(none)"]
-    table = pd.DataFrame({
-        "Estimate": fixef["mean"].map(_num).to_numpy(),
-        "Est.Error": fixef["sd"].map(_num).to_numpy(),
-        "l-95% CI": fixef["lower"].map(_num).to_numpy(),
-        "u-95% CI": fixef["upper"].map(_num).to_numpy(),
-        "Rhat": fixef["r_hat"].map(lambda v: f"{v:.3f}").to_numpy(),
-        "Bulk_ESS": fixef["ess_bulk"].map(lambda v: f"{v:.0f}").to_numpy(),
-        "Tail_ESS": fixef["ess_tail"].map(lambda v: f"{v:.0f}").to_numpy(),
-    }, index=[_lme4_name(t) for t in fixef["term"]])
-    return table.to_string().splitlines()
+    header = ["", "Estimate", "Est.Error", "l-95% CI", "u-95% CI", "Rhat", "Bulk_ESS", "Tail_ESS"]
+    rows = [[_lme4_name(r.term), _num(r.mean), _num(r.sd), _num(r.lower), _num(r.upper),
+             f"{r.r_hat:.3f}", f"{r.ess_bulk:.0f}", f"{r.ess_tail:.0f}"]
+            for r in fixef.itertuples()]
+    return _text_table(header, rows, left=1)
 
 
 def format_summary(fit) -> str:

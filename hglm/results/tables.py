@@ -99,7 +99,7 @@ def coef_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
             if "beta" in posterior and term in posterior["beta"].coords["coef"].values:
                 total = total + posterior["beta"].sel(coef=term)
             parts.append(total.expand_dims({term_dim: [term]}))
-        draws = xr.concat(parts, dim=term_dim).drop_vars("coef", errors="ignore")
+        draws = xr.concat([p.drop_vars("coef", errors="ignore") for p in parts], dim=term_dim)
         table = describe(draws.transpose(*_SAMPLE, block.label, term_dim), diagnostics=False)
         table = table.rename(columns={block.label: "level", term_dim: "term"})
         table.insert(0, "group", block.label)

@@ -1,0 +1,59 @@
+import re
+
+import numpy as np
+import pandas as pd
+
+import hglm
+
+
+def test_summary_reads_like_lme4(sleep_fit):
+    text = sleep_fit.summary()
+    for piece in ("Family: gaussian  ( identity )", "Formula: Reaction ~ Days + (Days | Subject)",
+                  "Random effects", "Residual", "Fixed effects:",
+                  "Estimate Est.Error l-95% CI u-95% CI", "Number of obs: 180, groups:  Subject, 18",
+                  "divergent transitions", "2 chains x 1000 draws"):
+        assert piece in text, piece
+    assert re.search(r"\n +Subject +\(Intercept\) +[0-9.]+ +[0-9.]+ +[0-9.]+\n +Days +[0-9.]+ .* [+-]0\.\d\d\n", text)
+    assert re.search(r"\n\(Intercept\) +25\d\.\d", text)
+
+
+def test_tables(sleep_fit):
+    fe = sleep_fit.fixef()
+    assert list(fe.term) == ["Intercept", "Days"]
+    assert list(fe.columns) == ["term", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk", "ess_tail"]
+    vc = sleep_fit.varcorr()
+    assert list(vc.columns) == ["group", "name", "kind", "mean", "sd", "lower", "upper", "ess_bulk", "r_hat"]
+    assert vc[["group", "name", "kind"]].values.tolist() == [
+        ["Subject", "Intercept", "sd"], ["Subject", "Days", "sd"],
+        ["Subject", "Intercept:Days", "cor"], ["Residual", "sigma", "sd"]]
+    re = sleep_fit.ranef()
+    assert len(re) == 36 and set(re.term) == {"Intercept", "Days"}
+    co = sleep_fit.coef()
+    assert list(co.columns) == ["group", "level", "term", "mean", "sd", "lower", "upper"]
+    # coef = fixef + ranef, draw by draw, so the means add up too
+    merged = co.merge(re, on=["group", "level", "term"], suffixes=("", "_r"))
+    fixed = merged.term.map(dict(zip(fe.term, fe["mean"])))
+    np.testing.assert_allclose(merged["mean"], merged["mean_r"] + fixed, rtol=1e-9)
+    assert list(sleep_fit.posterior["r_Subject"].coords["Subject"].values[:2]) == ["308", "309"]
+
+
+def test_save_load_round_trip(sleep_fit, tmp_path):
+    path = tmp_path / "sleep"
+    sleep_fit.save(path)
+    again = hglm.load(path)
+    assert again.summary() == sleep_fit.summary()
+    pd.testing.assert_frame_equal(again.varcorr(), sleep_fit.varcorr())
+    assert again.model.formula == sleep_fit.model.formula
+    assert again.model.pymc_model["z_Subject"] is not None  # the model rebuilds
+
+
+def test_save_never_overwrites_by_accident(sleep_fit, tmp_path):
+    path = tmp_path / "keep"
+    path.mkdir()
+    (path / "mine.txt").write_text("precious")
+    import pytest
+    with pytest.raises(FileExistsError):
+        sleep_fit.save(path)
+    with pytest.raises(FileExistsError, match="not a saved hglm fit"):
+        sleep_fit.save(path, overwrite=True)
+    assert (path / "mine.txt").read_text() == "precious"

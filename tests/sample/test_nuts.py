@@ -1,0 +1,49 @@
+import warnings
+
+import numpy as np
+import pytest
+
+import hglm
+from hglm.sample.diagnostics import SamplingWarning
+from hglm.sample.nuts import SamplerSettings
+from tests.conftest import toy_frame
+
+
+def _small_fit(seed, **kw):
+    m = hglm.Model("y ~ x + (1 | g)", toy_frame())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return m.fit(draws=100, tune=100, chains=2, seed=seed, progressbar=False, **kw)
+
+
+def test_same_seed_same_draws():
+    a, b = _small_fit(7), _small_fit(7)
+    for name in ("beta", "sd_g", "sigma", "z_g"):
+        np.testing.assert_array_equal(a.posterior[name].values, b.posterior[name].values)
+    c = _small_fit(8)
+    assert not np.array_equal(a.posterior["beta"].values, c.posterior["beta"].values)
+
+
+def test_idata_groups_and_seed_recorded():
+    fit = _small_fit(3)
+    assert {"posterior", "sample_stats", "log_likelihood", "observed_data"} <= set(fit.idata.groups())
+    assert fit.idata.log_likelihood["y"].shape == (2, 100, 30)
+    assert fit.settings.seed == 3
+    assert SamplerSettings().seed is not None  # a seed is drawn and recorded when none is given
+
+
+def test_few_draws_warn_in_plain_words():
+    m = hglm.Model("y ~ x + (1 | g)", toy_frame())
+    with pytest.warns(SamplingWarning, match="effective sample size .* Run more draws"):
+        m.fit(draws=30, tune=30, chains=2, seed=1, progressbar=False)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(sampler="stan"), "unknown sampler"),
+    (dict(sampler="blackjax"), "needs the package 'blackjax'"),
+    (dict(draws=0), "draws must be"),
+    (dict(target_accept=1.2), "target_accept"),
+])
+def test_bad_settings_fail_before_sampling(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        hglm.Model("y ~ x + (1 | g)", toy_frame()).fit(**kwargs)
