@@ -11,10 +11,10 @@ def _lme4_name(term: str) -> str:
     return "(Intercept)" if term == "Intercept" else term
 
 
-def _num(x: float, digits: int = 4) -> str:
+def _num(x: float, digits: int = 3) -> str:
     if not np.isfinite(x):
         return "NA"
-    return f"{x:.{digits}g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
+    return f"{x:.{digits}f}" if x == 0 or 1e-3 <= abs(x) < 1e6 else f"{x:.{digits}e}"
 
 
 def _random_effects(varcorr: pd.DataFrame, blocks) -> list[str]:

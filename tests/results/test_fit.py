@@ -10,11 +10,11 @@ def test_summary_reads_like_lme4(sleep_fit):
     text = sleep_fit.summary()
     for piece in ("Family: gaussian  ( identity )", "Formula: Reaction ~ Days + (Days | Subject)",
                   "Random effects", "Residual", "Fixed effects:",
-                  "Estimate Est.Error l-95% CI u-95% CI", "Number of obs: 180, groups:  Subject, 18",
+                  "Estimate  Est.Error  l-95% CI  u-95% CI   Rhat  Bulk_ESS  Tail_ESS", "Number of obs: 180, groups:  Subject, 18",
                   "divergent transitions", "2 chains x 1000 draws"):
         assert piece in text, piece
     assert re.search(r"\n +Subject +\(Intercept\) +[0-9.]+ +[0-9.]+ +[0-9.]+\n +Days +[0-9.]+ .* [+-]0\.\d\d\n", text)
-    assert re.search(r"\n\(Intercept\) +25\d\.\d", text)
+    assert re.search(r"\n\(Intercept\) +25\d\.\d{3} ", text)
 
 
 def test_tables(sleep_fit):
