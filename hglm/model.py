@@ -15,10 +15,9 @@ import pymc as pm
 
 from hglm.build.graph import build_model
 from hglm.build.priors import PriorSet, resolve_priors
-from hglm.design.formula import parse_formula
 from hglm.design.matrices import Design, make_design, used_columns
 from hglm.results.fit import Fit
-from hglm.sample.diagnostics import diagnose, warn_diagnostics
+from hglm.sample.diagnostics import warn_diagnostics
 from hglm.sample.nuts import SamplerSettings, sample
 from hglm.spec.families import Family, as_family
 from hglm.spec.priors import Prior

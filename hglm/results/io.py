@@ -84,5 +84,4 @@ def load(path: str | os.PathLike):
     model = Model(spec["formula"], data, spec["family"], priors=spec["priors"],
                   link=spec["link"], strategy=spec["strategy"])
     idata = az.from_netcdf(str(path / "idata.nc"))
-    idata.load() if hasattr(idata, "load") else None
     return Fit(model, idata, SamplerSettings(**spec["settings"]), spec["elapsed"])

@@ -6,7 +6,6 @@ Intervals are equal-tailed (2.5% and 97.5% quantiles), as brms and rstanarm repo
 from __future__ import annotations
 
 import arviz as az
-import numpy as np
 import pandas as pd
 import xarray as xr
 

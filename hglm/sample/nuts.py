@@ -7,7 +7,6 @@ import os
 import time
 from dataclasses import asdict, dataclass
 
-import arviz as az
 import numpy as np
 import pymc as pm
 

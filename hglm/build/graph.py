@@ -1,0 +1,170 @@
+"""Design + priors -> a PyMC model, one readable block per model part (like brms's Stan code).
+
+Population-level parameters are built here; how the random effects enter the likelihood is
+the strategy's business (:mod:`hglm.build.strategies`).  Variable names follow brms:
+
+* ``Intercept_centered`` (the intercept at the predictors' means), ``b`` (slopes),
+  ``beta`` (all fixed effects on the user's scale, a deterministic with dims ``coef``);
+* ``sd_<group>``, ``L_<group>`` (packed Cholesky factor of the correlation matrix),
+  ``cor_<group>``, ``z_<group>`` (standard-normal offsets), ``r_<group>`` (group effects);
+* ``sigma``, ``alpha`` and hyperpriors named ``<key>_<parameter>``, e.g. ``sd_sigma``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from hglm.build.distributions import (inverse_wishart_cholesky, lkj_cholesky_corr,
+                                      unpack_corr_cholesky, unpack_cov_cholesky)
+from hglm.build.priors import PriorEntry, PriorSet
+from hglm.build.strategies import BlockParams, Strategy, get_strategy
+from hglm.design.matrices import Design, GroupBlock
+from hglm.spec.priors import LKJ, Prior
+
+__all__ = ["build_model", "term_dim", "cor_dim", "cor_pairs"]
+
+
+def term_dim(block: GroupBlock) -> str:
+    return f"{block.label}__term"
+
+
+def cor_dim(block: GroupBlock) -> str:
+    return f"{block.label}__cor"
+
+
+def cor_pairs(terms: tuple[str, ...]) -> list[str]:
+    """Names of the correlations in packed order: (1,0), (2,0), (2,1), ..."""
+    rows, cols = np.tril_indices(len(terms), -1)
+    return [f"{terms[j]}:{terms[i]}" for i, j in zip(rows, cols)]
+
+
+def build_model(design: Design, priors: PriorSet, strategy: str | Strategy = "auto") -> pm.Model:
+    """Compile the design and priors into a PyMC model (lme4's ``mkLmerDevfun`` step)."""
+    strategy = get_strategy(strategy, design)
+    with pm.Model(coords=_coords(design)) as model:
+        maker = _PriorMaker()
+        eta = _fixed_effects(design, priors, maker)
+        blocks = [_block_params(block, priors, maker) for block in design.blocks]
+        aux = _auxiliary(design, priors, maker)
+        strategy.likelihood(design, eta, blocks, aux)
+    return model
+
+
+def _coords(design: Design) -> dict:
+    coords = {"coef": list(design.fixed_names), "obs": np.arange(design.n)}
+    if design.has_intercept and len(design.fixed_names) > 1:
+        coords["b_coef"] = [n for n in design.fixed_names if n != "Intercept"]
+    for block in design.blocks:
+        coords[block.label] = list(block.levels)
+        coords[term_dim(block)] = list(block.terms)
+        if block.has_correlation:
+            coords[cor_dim(block)] = cor_pairs(block.terms)
+    return coords
+
+
+class _PriorMaker:
+    """Creates prior variables; a hyperprior is created once per key, so it is shared."""
+
+    def __init__(self) -> None:
+        self.hyper: dict[tuple[str, str], object] = {}
+
+    def values(self, entry_key: str, prior: Prior) -> dict:
+        out = {}
+        for param, value in prior.args.items():
+            if isinstance(value, Prior):
+                name = f"{entry_key}_{param}"
+                if (entry_key, param) not in self.hyper:
+                    self.hyper[(entry_key, param)] = value.create(name, self.values(name, value))
+                out[param] = self.hyper[(entry_key, param)]
+            else:
+                out[param] = value
+        return out
+
+    def scalar(self, name: str, entry: PriorEntry):
+        return entry.prior.create(name, self.values(entry.key, entry.prior))
+
+    def vector(self, name: str, entries: list[PriorEntry], dims: str):
+        """One vector variable when the entries' priors can share it, else one per entry."""
+        first = entries[0].prior
+        if all(type(e.prior) is type(first) and e.prior.is_constant() for e in entries):
+            values = {p: np.array([e.prior.args[p] for e in entries]) for p in first.params}
+            return first.create(name, values, dims=dims)
+        if all(e.key == entries[0].key for e in entries):  # one key: hyperpriors shared
+            return first.create(name, self.values(entries[0].key, first), dims=dims)
+        parts = [self.scalar(f"{name}[{e.term or e.parameter}]", e) for e in entries]
+        return pm.Deterministic(name, pt.stack(parts), dims=dims)
+
+
+def _fixed_effects(design: Design, priors: PriorSet, maker: _PriorMaker):
+    """Fixed part of the linear predictor; predictors centred around the intercept."""
+    X = design.X
+    if not design.fixed_names:
+        return pt.zeros(design.n)
+    joint = priors.of_kind("beta")
+    if joint:
+        entry = joint[0]
+        beta = entry.prior.create("beta", maker.values("beta", entry.prior), dims="coef")
+        return pt.as_tensor(X) @ beta
+
+    entries = {e.parameter: e for e in priors.of_kind("coef")}
+    slopes = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
+    if not design.has_intercept:
+        b = maker.vector("b", [entries[n] for n in design.fixed_names], dims="coef")
+        pm.Deterministic("beta", b, dims="coef")
+        return pt.as_tensor(X) @ b
+
+    icol = design.fixed_names.index("Intercept")
+    intercept_c = maker.scalar("Intercept_centered", entries["Intercept"])
+    if not slopes:
+        pm.Deterministic("beta", intercept_c[None], dims="coef")
+        return intercept_c * pt.ones(design.n)
+    means = X[:, slopes].mean(axis=0)
+    Xc = pt.as_tensor(X[:, slopes] - means)
+    b = maker.vector("b", [entries[design.fixed_names[j]] for j in slopes], dims="b_coef")
+    intercept = intercept_c - pt.dot(means, b)
+    order = np.argsort([icol] + slopes)
+    pm.Deterministic("beta", pt.concatenate([intercept[None], b])[order], dims="coef")
+    return intercept_c + Xc @ b
+
+
+def _block_params(block: GroupBlock, priors: PriorSet, maker: _PriorMaker) -> BlockParams:
+    label = block.label
+    cov = priors.of_kind("cov", label)
+    if cov:
+        prior = cov[0].prior
+        packed = inverse_wishart_cholesky(f"chol_cov_{label}", prior.args["nu"], prior.args["S"])
+        chol = unpack_cov_cholesky(packed, block.q)
+        sd = pt.sqrt(pt.sum(chol**2, axis=1))
+        pm.Deterministic(f"sd_{label}", sd, dims=term_dim(block))
+        corr_chol = chol / sd[:, None]
+        _correlations(block, corr_chol)
+        return BlockParams(block, sd, corr_chol)
+
+    sd = maker.vector(f"sd_{label}", priors.of_kind("sd", label), dims=term_dim(block))
+    if not block.has_correlation:
+        return BlockParams(block, sd, None)
+    entry = priors.of_kind("cor", label)[0]
+    eta = maker.values(entry.key, entry.prior)["eta"] if isinstance(entry.prior, LKJ) else 1.0
+    packed = lkj_cholesky_corr(f"L_{label}", block.q, eta, dims=cor_dim(block))
+    corr_chol = unpack_corr_cholesky(packed, block.q)
+    _correlations(block, corr_chol)
+    return BlockParams(block, sd, corr_chol)
+
+
+def _correlations(block: GroupBlock, corr_chol) -> None:
+    corr = corr_chol @ corr_chol.T
+    rows, cols = np.tril_indices(block.q, -1)
+    pm.Deterministic(f"cor_{block.label}", corr[rows, cols], dims=cor_dim(block))
+
+
+def _auxiliary(design: Design, priors: PriorSet, maker: _PriorMaker) -> dict:
+    aux = {}
+    for name in design.family.aux:
+        if name == "sigma" and priors.of_kind("sigma2"):
+            sigma2 = maker.scalar("sigma2", priors.of_kind("sigma2")[0])
+            aux["sigma"] = pm.Deterministic("sigma", pt.sqrt(sigma2))
+        else:
+            aux[name] = maker.scalar(name, priors.of_kind(name)[0])
+    return aux
