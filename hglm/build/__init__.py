@@ -1,0 +1,1 @@
+"""Stage 3 -- design + priors -> PyMC model; likelihood strategies."""

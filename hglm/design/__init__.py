@@ -1,0 +1,1 @@
+"""Stage 2 -- formula + data -> design arrays (formulae does the parsing)."""

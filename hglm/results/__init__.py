@@ -1,0 +1,1 @@
+"""Stage 5 -- the fitted model: tables, summary, saving and loading."""

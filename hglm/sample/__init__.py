@@ -1,0 +1,1 @@
+"""Stage 4 -- NUTS sampling and convergence diagnostics."""

@@ -1,0 +1,1 @@
+"""Stage 1 -- what the user declares: priors and families."""
