@@ -1,7 +1,7 @@
 """Each formula feature compiles to the intended PyMC structure."""
 
 import numpy as np
-from pytensor.graph.basic import ancestors
+from pytensor.graph.traversal import ancestors
 import pytest
 
 import hglm
