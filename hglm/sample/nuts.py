@@ -65,4 +65,6 @@ def sample(model: pm.Model, settings: SamplerSettings, progressbar: bool = True)
         kwargs["nuts_sampler"] = settings.sampler
     start = time.perf_counter()
     idata = pm.sample(**kwargs)
+    if "log_likelihood" not in idata.groups():  # the external samplers skip idata_kwargs
+        pm.compute_log_likelihood(idata, model=model, progressbar=False)
     return idata, time.perf_counter() - start

@@ -116,3 +116,17 @@ def test_family_likelihoods(family, formula, likelihood):
     obs = m.observed_RVs[0]
     assert obs.owner.op.name == likelihood
     assert np.isfinite(m.compile_logp()(m.initial_point()))
+
+
+def test_offset_enters_the_linear_predictor():
+    df = toy_frame()
+    with_offset = _model("count ~ x + offset(np.log(e)) + (1 | g)", df, "poisson")
+    without = _model("count ~ x + (1 | g)", df, "poisson")
+    point = with_offset.initial_point()
+    obs_with = with_offset.compile_fn(with_offset.logp(vars=with_offset.observed_RVs, sum=False)[0])
+    obs_without = without.compile_fn(without.logp(vars=without.observed_RVs, sum=False)[0])
+    # at the initial point every row has the same eta, so the offset is the only difference
+    eta = np.log(df["count"].mean())  # the default intercept prior's location
+    from scipy import stats
+    np.testing.assert_allclose(obs_with(point), stats.poisson.logpmf(df["count"], np.exp(eta) * df.e))
+    np.testing.assert_allclose(obs_without(point), stats.poisson.logpmf(df["count"], np.exp(eta)))

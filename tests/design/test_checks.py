@@ -23,6 +23,7 @@ from tests.conftest import toy_frame
      "'x' has 1 infinite"),
     ("y ~ x + + (1|g)", "gaussian", None, "needs a term|cannot read formula"),
     ("y ~ x + (1|g", "gaussian", None, "unclosed bracket"),
+    ("y ~ x $ z + (1|g)", "gaussian", None, "cannot read formula"),
     ("y ~ x + (1|obs)", "gaussian", lambda d: d.assign(obs=range(len(d))), "one level per"),
 ])
 def test_bad_input_errors_before_sampling(formula, family, edit, message):

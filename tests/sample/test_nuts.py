@@ -47,3 +47,10 @@ def test_few_draws_warn_in_plain_words():
 def test_bad_settings_fail_before_sampling(kwargs, message):
     with pytest.raises(ValueError, match=message):
         hglm.Model("y ~ x + (1 | g)", toy_frame()).fit(**kwargs)
+
+
+def test_nutpie_sampler():
+    a, b = _small_fit(4, sampler="nutpie"), _small_fit(4, sampler="nutpie")
+    np.testing.assert_array_equal(a.posterior["beta"].values, b.posterior["beta"].values)
+    assert a.idata.log_likelihood["y"].shape == (2, 100, 30)
+    assert a.settings.sampler == "nutpie"
