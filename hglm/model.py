@@ -9,6 +9,7 @@ hands the next one a plain bundle, so each can be used and tested on its own.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pymc as pm
@@ -21,6 +22,9 @@ from hglm.sample.diagnostics import warn_diagnostics
 from hglm.sample.nuts import SamplerSettings, sample
 from hglm.spec.families import Family, as_family
 from hglm.spec.priors import Prior
+
+if TYPE_CHECKING:
+    from hglm.ml.fit import MLFit
 
 __all__ = ["Model"]
 
@@ -80,6 +84,13 @@ class Model:
         fit = Fit(self, idata, settings, elapsed)
         warn_diagnostics(fit.diagnostics, settings.target_accept)
         return fit
+
+    def fit_ml(self, reml: bool = False) -> "MLFit":
+        """Maximum-likelihood (or, for gaussian models, REML) fit: exact for gaussian, Laplace
+        otherwise (glmer's default), with ``logLik`` and ``npar`` as lme4 reports them."""
+        from hglm.ml.fit import fit_ml
+
+        return fit_ml(self.design, reml=reml)
 
     def __repr__(self) -> str:
         return (f"hglm.Model({self.formula!r}, family={self.family.name!r}, "

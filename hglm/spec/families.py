@@ -98,21 +98,33 @@ class Family:
         }[self.link](mu)
 
     # -- likelihood ---------------------------------------------------------------------
+    def _params(self, eta: Any, aux: dict[str, Any], trials: np.ndarray | None) -> dict:
+        if self.name in ("binomial", "bernoulli") and self.link == "logit":
+            # logit_p keeps the log-likelihood stable far into the tails
+            params = {"logit_p": eta}
+        elif self.name in ("binomial", "bernoulli"):
+            params = {"p": self.inverse_link(eta)}
+        else:
+            params = {"mu": self.inverse_link(eta)}
+        if self.name == "binomial":
+            params["n"] = trials
+        return {**params, **aux}
+
     def likelihood(self, name: str, eta: Any, aux: dict[str, Any], observed: np.ndarray,
                    trials: np.ndarray | None = None, **kwargs: Any):
         """Add the observed variable ``name`` with linear predictor ``eta``."""
         import pymc as pm
 
-        if self.name in ("binomial", "bernoulli") and self.link == "logit":
-            # logit_p keeps the log-likelihood stable far into the tails
-            mean = {"logit_p": eta}
-        elif self.name in ("binomial", "bernoulli"):
-            mean = {"p": self.inverse_link(eta)}
-        else:
-            mean = {"mu": self.inverse_link(eta)}
-        if self.name == "binomial":
-            mean["n"] = trials
-        return getattr(pm, self.info.pymc)(name, **mean, **aux, observed=observed, **kwargs)
+        dist = getattr(pm, self.info.pymc)
+        return dist(name, **self._params(eta, aux, trials), observed=observed, **kwargs)
+
+    def logp(self, y: np.ndarray, eta: Any, aux: dict[str, Any],
+             trials: np.ndarray | None = None):
+        """Pointwise log-likelihood (PyTensor), normalising constants included."""
+        import pymc as pm
+
+        dist = getattr(pm, self.info.pymc).dist(**self._params(eta, aux, trials))
+        return pm.logp(dist, y)
 
 
 def as_family(family: str | Family, link: str | None = None) -> Family:

@@ -1,0 +1,1 @@
+"""Maximum-likelihood fits (exact for gaussian, Laplace otherwise), for likelihood-ratio tests."""
