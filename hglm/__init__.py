@@ -10,6 +10,7 @@
 from hglm import datasets
 from hglm.build.graph import build_model
 from hglm.build.priors import resolve_priors
+from hglm.comparison.table import Comparison, compare
 from hglm.design.matrices import make_design
 from hglm.model import Model
 from hglm.results.fit import Fit
@@ -23,7 +24,7 @@ from hglm.spec.priors import (LKJ, Cauchy, Exponential, Gamma, HalfCauchy, HalfN
 __version__ = "0.1.0"
 
 __all__ = [
-    "Model", "Fit", "Family", "load", "datasets", "make_design", "resolve_priors",
+    "Model", "Fit", "Family", "load", "datasets", "compare", "Comparison", "make_design", "resolve_priors",
     "build_model", "sample", "Prior", "parse_prior", "Normal", "StudentT", "Cauchy", "Laplace",
     "HalfNormal", "HalfStudentT", "HalfCauchy", "Exponential", "Gamma", "InverseGamma",
     "LogNormal", "Uniform", "LKJ", "MvNormal", "InverseWishart",

@@ -13,6 +13,7 @@ from hglm.sample.diagnostics import Diagnostics, diagnose
 
 if TYPE_CHECKING:
     from hglm.model import Model
+    from hglm.comparison.bridge import BridgeResult
     from hglm.sample.nuts import SamplerSettings
 
 __all__ = ["Fit"]
@@ -26,6 +27,7 @@ class Fit:
         self.idata = idata
         self.settings = settings
         self.elapsed = elapsed
+        self._cache: dict = {}
 
     @property
     def design(self):
@@ -58,6 +60,20 @@ class Fit:
     def coef(self) -> pd.DataFrame:
         """Per-level coefficients, fixed plus random: one row per (group, level, term)."""
         return tables.coef_table(self.design, self.posterior)
+
+    def log_marginal_likelihood(self, seed: int | None = None) -> "BridgeResult":
+        """log p(y) by bridge sampling, with an error estimate (for Bayes factors).
+
+        Priors must be proper (hglm's defaults are). Needs enough draws: it warns, and says
+        how many, when the estimate is unstable.
+        """
+        from hglm.comparison.bridge import bridge_sampler
+
+        if "bridge" not in self._cache:
+            self._cache["bridge"] = bridge_sampler(
+                self.model.pymc_model, self.idata,
+                seed=self.settings.seed if seed is None else seed)
+        return self._cache["bridge"]
 
     def save(self, path, overwrite: bool = False) -> None:
         """Write the fit to a folder (InferenceData, data, model spec); see :func:`hglm.load`."""

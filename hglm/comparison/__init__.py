@@ -1,0 +1,1 @@
+"""Model comparison: bridge sampling, LOO and boundary-corrected likelihood-ratio tests."""

@@ -1,0 +1,225 @@
+"""``hglm.compare``: an anova-style table with LOO, Bayes factors and boundary-corrected LRTs."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import arviz as az
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hglm.comparison.lrt import boundary_null
+
+__all__ = ["Comparison", "compare", "COLUMNS"]
+
+COLUMNS = ["formula", "npar", "elpd_loo", "se", "elpd_diff", "se_diff", "p_loo", "n_bad_k",
+           "log_bf", "log_bf_error", "logLik", "lrt_stat", "df", "p_naive", "p_boundary", "null"]
+
+def _fmt(spec):
+    return lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, spec)
+
+
+_FORMATS = {"npar": _fmt("d"), "elpd_loo": _fmt(".1f"), "se": _fmt(".1f"),
+            "elpd_diff": _fmt(".1f"), "se_diff": _fmt(".1f"), "p_loo": _fmt(".1f"),
+            "k>0.7": _fmt("d"), "log_bf": _fmt(".2f"), "bf_err": _fmt(".2f"),
+            "logLik": _fmt(".2f"), "Chisq": _fmt(".3f"), "df": _fmt(".0f"),
+            "Pr(>Chisq)": _fmt(".3g"), "Pr(boundary)": _fmt(".3g")}
+
+_BF_STRONG = np.log(10.0)   # Jeffreys: a Bayes factor above 10 is strong evidence
+_BF_MODERATE = np.log(3.0)
+
+
+@dataclass
+class Comparison:
+    """The comparison of several fits of the same data; ``.table`` holds the numbers."""
+
+    table: pd.DataFrame
+    n_obs: int
+    response: str
+    reference: str
+    notes: list[str] = field(default_factory=list)
+
+    def interpretation(self) -> list[str]:
+        return _interpret(self.table, self.reference) + self.notes
+
+    def __str__(self) -> str:
+        t = self.table
+        lines = [f"Model comparison [hglm]: {self.n_obs} observations of {self.response}",
+                 "Models:"]
+        lines += [f"{name}: {row.formula}" for name, row in t.iterrows()]
+        shown = t.drop(columns=["formula", "null"]).rename(columns={
+            "n_bad_k": "k>0.7", "log_bf_error": "bf_err", "lrt_stat": "Chisq",
+            "p_naive": "Pr(>Chisq)", "p_boundary": "Pr(boundary)"})
+        text = shown.to_string(formatters=_FORMATS, na_rep="")
+        lines += text.splitlines()
+        lines.append(f"log_bf: log Bayes factor against {self.reference} (bridge sampling). "
+                     f"Chisq: likelihood-ratio test of each model against the row above, "
+                     f"from maximum-likelihood fits.")
+        for name, row in t.iterrows():
+            if isinstance(row["null"], str) and row["null"]:
+                lines.append(f"  {name}: Pr(boundary) from {row['null']}")
+        lines += ["", "Interpretation:"] + [f"- {line}" for line in self.interpretation()]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:  # notebooks
+        return self.table._repr_html_()
+
+
+def _check_same_data(fits) -> None:
+    first = fits[0].design
+    for fit in fits[1:]:
+        d = fit.design
+        if d.response_name != first.response_name or d.family.response != first.family.response:
+            raise ValueError(f"models must share the response: {first.response_name!r} "
+                             f"({first.family.name}) vs {d.response_name!r} ({d.family.name})")
+        if len(d.row_index) != len(first.row_index) or not d.row_index.equals(first.row_index):
+            raise ValueError(f"models must be fitted to the same rows: {first.formula.formula!r} "
+                             f"uses {first.n} rows, {d.formula.formula!r} uses {d.n} (missing "
+                             f"values in different columns?); drop those rows before fitting both")
+        if not np.array_equal(d.y, first.y):
+            raise ValueError("models must be fitted to the same response values")
+
+
+def compare(*fits, reference: int | str | None = None, bayes_factors: bool = True) -> Comparison:
+    """Compare fits of the same data, like ``anova(m0, m1)`` with Bayesian columns.
+
+    Rows are ordered by number of parameters; each likelihood-ratio test is of a model
+    against the row above it, from maximum-likelihood refits (Laplace for GLMMs).
+    ``reference`` (a row name such as ``"m0"`` or a position in ``fits``) is the model
+    Bayes factors are against; the simplest model by default.
+    """
+    if len(fits) < 2:
+        raise ValueError("compare() needs at least two fits")
+    _check_same_data(fits)
+    ml = [_ml(f) for f in fits]
+    order = sorted(range(len(fits)), key=lambda i: ml[i].npar)
+    names = [f"m{k}" for k in range(len(fits))]
+    fits, ml = [fits[i] for i in order], [ml[i] for i in order]
+    if reference is None:
+        ref = 0
+    elif isinstance(reference, str):
+        ref = names.index(reference)
+    else:
+        ref = order.index(int(reference))
+
+    rows = {name: {"formula": f.design.formula.formula, "npar": m.npar, "logLik": m.logLik}
+            for name, f, m in zip(names, fits, ml)}
+    _add_loo(rows, names, fits)
+    if bayes_factors:
+        _add_bayes_factors(rows, names, fits, ref)
+    _add_lrt(rows, names, fits, ml)
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=COLUMNS)
+    notes = []
+    bad = table[table.n_bad_k > 0]
+    for name, row in bad.iterrows():
+        group = fits[names.index(name)].design.blocks[0].factor if fits[names.index(name)].design.blocks else None
+        notes.append(f"PSIS-LOO is unreliable for {name}: {int(row.n_bad_k)} observation(s) "
+                     f"with Pareto k > 0.7. Grouped K-fold cross-validation avoids this"
+                     + (f" (leave out whole levels of {group!r})." if group else "."))
+    return Comparison(table, fits[0].design.n, fits[0].design.response_name, names[ref], notes)
+
+
+def _ml(fit):
+    if "ml" not in fit._cache:
+        fit._cache["ml"] = fit.model.fit_ml(reml=False)
+    return fit._cache["ml"]
+
+
+def _add_loo(rows, names, fits) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # reported through n_bad_k and the notes instead
+        loos = {name: az.loo(f.idata, pointwise=True) for name, f in zip(names, fits)}
+    best = max(loos, key=lambda k: loos[k].elpd_loo)
+    for name, loo in loos.items():
+        diff = loo.loo_i.values - loos[best].loo_i.values
+        rows[name].update(
+            elpd_loo=float(loo.elpd_loo), se=float(loo.se), p_loo=float(loo.p_loo),
+            elpd_diff=float(diff.sum()),
+            se_diff=float(np.sqrt(len(diff) * np.var(diff))) if name != best else 0.0,
+            n_bad_k=int(np.sum(loo.pareto_k.values > 0.7)))
+
+
+def _add_bayes_factors(rows, names, fits, ref) -> None:
+    results = [f.log_marginal_likelihood() for f in fits]
+    for name, res in zip(names, results):
+        rows[name]["log_bf"] = res.logml - results[ref].logml
+        rows[name]["log_bf_error"] = 0.0 if name == names[ref] else \
+            float(np.hypot(res.error, results[ref].error))
+
+
+def _add_lrt(rows, names, fits, ml) -> None:
+    for k in range(1, len(fits)):
+        stat = 2.0 * (ml[k].logLik - ml[k - 1].logLik)
+        df = ml[k].npar - ml[k - 1].npar
+        null = boundary_null(fits[k - 1].design, fits[k].design, df)
+        row = rows[names[k]]
+        row.update(lrt_stat=stat, df=df)
+        if df > 0:
+            row["p_naive"] = float(stats.chi2.sf(max(stat, 0.0), df))
+        if null is None:
+            row["null"] = "not nested: no test"
+        else:
+            row["p_boundary"] = null.pvalue(stat)
+            row["null"] = f"{null} ({null.what}{'' if null.exact else ', approximate'})"
+
+
+def _interpret(table: pd.DataFrame, reference: str) -> list[str]:
+    out = []
+    best = table.elpd_loo.idxmax()
+    for name, row in table.iterrows():
+        if name == best:
+            continue
+        clear = abs(row.elpd_diff) > 2 * row.se_diff
+        out.append(f"LOO: {best} predicts better than {name} by {-row.elpd_diff:.1f} "
+                   f"(SE {row.se_diff:.1f}); " + ("a clear difference (more than 2 SE)." if clear
+                                                  else "within 2 SE, so LOO cannot separate them."))
+    if "log_bf" in table and table.log_bf.notna().any():
+        for name, row in table.iterrows():
+            if name == reference:
+                continue
+            lbf = row.log_bf
+            who, against = (name, reference) if lbf > 0 else (reference, name)
+            size = abs(lbf)
+            strength = ("strong" if size > _BF_STRONG else "moderate" if size > _BF_MODERATE
+                        else "no more than anecdotal")
+            out.append(f"Bayes factor: {strength} evidence for {who} over {against} "
+                       f"(log BF {size:.2f} ± {row.log_bf_error:.2f}); Bayes factors depend on the "
+                       f"priors of the parameters that differ.")
+    for name, row in table.iterrows():
+        if np.isnan(row.get("p_boundary", np.nan)):
+            continue
+        prev = table.index[list(table.index).index(name) - 1]
+        p = row.p_boundary
+        verdict = ("the extra parameters improve the fit" if p < 0.05
+                   else "no evidence that the extra parameters are needed")
+        out.append(f"LRT: {name} vs {prev}: χ² = {row.lrt_stat:.2f} on {int(row.df)} df, "
+                   f"boundary-corrected p = {p:.3g} (naive p = {row.p_naive:.3g}); {verdict}.")
+    out.append(_agreement(table, reference))
+    return out
+
+
+def _agreement(table: pd.DataFrame, reference: str) -> str:
+    """Do the criteria pick the same model between the simplest and the largest?"""
+    small, large = table.index[0], table.index[-1]
+    votes = {}
+    diff = table.loc[large, "elpd_loo"] - table.loc[small, "elpd_loo"]
+    se = max(table.loc[large, "se_diff"], table.loc[small, "se_diff"])
+    votes["LOO"] = large if diff > 2 * se else small if diff < -2 * se else None
+    if table.log_bf.notna().all():
+        lbf = table.loc[large, "log_bf"] - table.loc[small, "log_bf"]
+        votes["Bayes factor"] = large if lbf > _BF_MODERATE else small if lbf < -_BF_MODERATE else None
+    if len(table) == 2 and not np.isnan(table.loc[large, "p_boundary"]):
+        votes["LRT"] = large if table.loc[large, "p_boundary"] < 0.05 else small
+    decided = {k: v for k, v in votes.items() if v is not None}
+    undecided = [k for k, v in votes.items() if v is None]
+    if not decided:
+        return f"No criterion clearly separates {small} and {large}."
+    picks = set(decided.values())
+    tail = f" ({', '.join(undecided)} undecided)" if undecided else ""
+    if len(picks) == 1:
+        return f"{', '.join(decided)} agree on {picks.pop()}{tail}."
+    return ("The criteria disagree: " + "; ".join(f"{k} favours {v}" for k, v in decided.items())
+            + tail + ". They answer different questions (prediction, evidence under the priors, "
+            "a test of the null), so read each with that in mind.")

@@ -1,0 +1,85 @@
+"""hglm.compare on the bundled data: LRTs against lme4's anova, the full table printed."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import hglm
+from hglm.comparison.table import COLUMNS
+
+SETTINGS = dict(draws=1000, tune=1000, chains=4, progressbar=False)
+
+
+def _fit(formula, data, family="gaussian", **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return hglm.Model(formula, data, family).fit(seed=1, **{**SETTINGS, **kw})
+
+
+def _check_printed(comparison, formulas):
+    text = str(comparison)
+    for formula in formulas:
+        assert formula in text
+    for column in ("npar", "elpd_loo", "se", "elpd_diff", "se_diff", "p_loo", "k>0.7", "log_bf",
+                   "logLik", "Chisq", "df", "Pr(>Chisq)", "Pr(boundary)", "Interpretation:"):
+        assert column in text, column
+    assert list(comparison.table.columns) == COLUMNS
+
+
+@pytest.fixture(scope="module")
+def sleep_pair():
+    data = hglm.datasets.load("sleepstudy")
+    return (_fit("Reaction ~ Days + (Days | Subject)", data),
+            _fit("Reaction ~ Days + (1 | Subject)", data))
+
+
+def test_sleepstudy(sleep_pair):
+    c = hglm.compare(*sleep_pair)       # given in either order, rows sorted by npar
+    t = c.table
+    assert list(t.formula) == ["Reaction ~ Days + (1 | Subject)", "Reaction ~ Days + (Days | Subject)"]
+    assert list(t.npar) == [4, 6]
+    assert t.loc["m1", "lrt_stat"] == pytest.approx(42.139, abs=0.01)   # lme4's anova
+    assert t.loc["m1", "df"] == 2
+    assert t.loc["m1", "p_boundary"] < t.loc["m1", "p_naive"]
+    assert "0.5·χ²(1) + 0.5·χ²(2)" in t.loc["m1", "null"]
+    assert t.loc["m0", "logLik"] == pytest.approx(-897.0393, abs=0.01)
+    assert t.loc["m1", "log_bf"] > np.log(10) and t.loc["m0", "log_bf"] == 0
+    assert t.loc["m1", "elpd_diff"] == 0 and t.loc["m0", "elpd_diff"] < 0
+    _check_printed(c, t.formula)
+    assert "agree on m1" in str(c)
+
+
+def test_cbpp_herd_effect():
+    data = hglm.datasets.load("cbpp")
+    lhs = "cbind(incidence, size - incidence) ~ period"
+    c = hglm.compare(_fit(lhs + " + (1 | herd)", data, "binomial"), _fit(lhs, data, "binomial"))
+    t = c.table
+    assert t.loc["m1", "lrt_stat"] == pytest.approx(14.0053, abs=0.01)
+    assert t.loc["m1", "p_boundary"] == pytest.approx(0.5 * t.loc["m1", "p_naive"])
+    assert t.loc["m0", "logLik"] == pytest.approx(-99.0292, abs=0.01)
+    _check_printed(c, t.formula)
+
+
+def test_grouseticks_location_effect():
+    data = hglm.datasets.load("grouseticks")
+    rhs = "TICKS ~ YEAR + scale(HEIGHT) + (1 | BROOD)"
+    kw = dict(target_accept=0.95)
+    c = hglm.compare(_fit(rhs, data, "poisson", **kw),
+                     _fit(rhs + " + (1 | LOCATION)", data, "poisson", **kw))
+    t = c.table
+    assert t.loc["m1", "lrt_stat"] == pytest.approx(2.1992, abs=0.01)
+    assert t.loc["m1", "p_boundary"] == pytest.approx(0.5 * t.loc["m1", "p_naive"])
+    _check_printed(c, t.formula)
+
+
+def test_needs_same_rows_and_response(sleep_pair):
+    data = hglm.datasets.load("sleepstudy")
+    fewer = _fit("Reaction ~ Days + (1 | Subject)", data.iloc[:170], draws=50, tune=50, chains=1)
+    with pytest.raises(ValueError, match="same rows"):
+        hglm.compare(sleep_pair[0], fewer)
+    other = _fit("Days ~ Reaction + (1 | Subject)", data, draws=50, tune=50, chains=1)
+    with pytest.raises(ValueError, match="share the response"):
+        hglm.compare(sleep_pair[0], other)
+    with pytest.raises(ValueError, match="at least two"):
+        hglm.compare(sleep_pair[0])
