@@ -21,9 +21,9 @@ def _fmt(spec):
     return lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, spec)
 
 
-_FORMATS = {"npar": _fmt("d"), "elpd_loo": _fmt(".1f"), "se": _fmt(".1f"),
+_FORMATS = {"npar": _fmt("d"), "elpd_loo": _fmt(".1f"), "elpd_kfold": _fmt(".1f"), "se": _fmt(".1f"),
             "elpd_diff": _fmt(".1f"), "se_diff": _fmt(".1f"), "p_loo": _fmt(".1f"),
-            "k>0.7": _fmt("d"), "log_bf": _fmt(".2f"), "bf_err": _fmt(".2f"),
+            "k>0.7": _fmt(".0f"), "log_bf": _fmt(".2f"), "bf_err": _fmt(".2f"),
             "logLik": _fmt(".2f"), "Chisq": _fmt(".3f"), "df": _fmt(".0f"),
             "Pr(>Chisq)": _fmt(".3g"), "Pr(boundary)": _fmt(".3g")}
 
@@ -82,14 +82,22 @@ def _check_same_data(fits) -> None:
             raise ValueError("models must be fitted to the same response values")
 
 
-def compare(*fits, reference: int | str | None = None, bayes_factors: bool = True) -> Comparison:
+def compare(*fits, reference: int | str | None = None, bayes_factors: bool = True,
+            method: str = "loo", group: str | None = None, K: int = 10,
+            n_jobs: int | None = None) -> Comparison:
     """Compare fits of the same data, like ``anova(m0, m1)`` with Bayesian columns.
 
     Rows are ordered by number of parameters; each likelihood-ratio test is of a model
     against the row above it, from maximum-likelihood refits (Laplace for GLMMs).
     ``reference`` (a row name such as ``"m0"`` or a position in ``fits``) is the model
-    Bayes factors are against; the simplest model by default.
+    Bayes factors are against; the simplest model by default.  ``method="kfold"`` with
+    ``group="Subject"`` replaces PSIS-LOO by grouped K-fold cross-validation (refits run in
+    parallel; the elpd columns are then named ``elpd_kfold``).
     """
+    if method not in ("loo", "kfold"):
+        raise ValueError(f"method must be 'loo' or 'kfold', got {method!r}")
+    if method == "kfold" and group is None:
+        raise ValueError("method='kfold' needs group=, the grouping factor whose levels are left out")
     if len(fits) < 2:
         raise ValueError("compare() needs at least two fits")
     _check_same_data(fits)
@@ -106,18 +114,22 @@ def compare(*fits, reference: int | str | None = None, bayes_factors: bool = Tru
 
     rows = {name: {"formula": f.design.formula.formula, "npar": m.npar, "logLik": m.logLik}
             for name, f, m in zip(names, fits, ml)}
-    _add_loo(rows, names, fits)
+    if method == "loo":
+        _add_loo(rows, names, fits)
+    else:
+        _add_kfold(rows, names, fits, group, K, n_jobs)
     if bayes_factors:
         _add_bayes_factors(rows, names, fits, ref)
     _add_lrt(rows, names, fits, ml)
-    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=COLUMNS)
+    columns = COLUMNS if method == "loo" else [c.replace("elpd_loo", "elpd_kfold") for c in COLUMNS]
+    table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
     notes = []
-    bad = table[table.n_bad_k > 0]
-    for name, row in bad.iterrows():
-        group = fits[names.index(name)].design.blocks[0].factor if fits[names.index(name)].design.blocks else None
+    for name, row in table[table.n_bad_k > 0].iterrows():
+        blocks = fits[names.index(name)].design.blocks
+        how = (f": hglm.compare(..., method='kfold', group={blocks[0].factor!r})" if blocks
+               else ": hglm.compare(..., method='kfold', group=...)")
         notes.append(f"PSIS-LOO is unreliable for {name}: {int(row.n_bad_k)} observation(s) "
-                     f"with Pareto k > 0.7. Grouped K-fold cross-validation avoids this"
-                     + (f" (leave out whole levels of {group!r})." if group else "."))
+                     f"with Pareto k > 0.7. Grouped K-fold cross-validation avoids this{how}.")
     return Comparison(table, fits[0].design.n, fits[0].design.response_name, names[ref], notes)
 
 
@@ -127,18 +139,31 @@ def _ml(fit):
     return fit._cache["ml"]
 
 
+def _add_elpd(rows, pointwise: dict, column: str) -> None:
+    """elpd, its se, and differences to the best model with the paired se (loo_compare's)."""
+    best = max(pointwise, key=lambda k: pointwise[k].sum())
+    for name, values in pointwise.items():
+        diff = values - pointwise[best]
+        rows[name].update({column: float(values.sum()),
+                           "se": float(np.sqrt(len(values) * np.var(values))),
+                           "elpd_diff": float(diff.sum()),
+                           "se_diff": float(np.sqrt(len(diff) * np.var(diff)))})
+
+
 def _add_loo(rows, names, fits) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # reported through n_bad_k and the notes instead
         loos = {name: az.loo(f.idata, pointwise=True) for name, f in zip(names, fits)}
-    best = max(loos, key=lambda k: loos[k].elpd_loo)
+    _add_elpd(rows, {name: loo.loo_i.values for name, loo in loos.items()}, "elpd_loo")
     for name, loo in loos.items():
-        diff = loo.loo_i.values - loos[best].loo_i.values
-        rows[name].update(
-            elpd_loo=float(loo.elpd_loo), se=float(loo.se), p_loo=float(loo.p_loo),
-            elpd_diff=float(diff.sum()),
-            se_diff=float(np.sqrt(len(diff) * np.var(diff))) if name != best else 0.0,
-            n_bad_k=int(np.sum(loo.pareto_k.values > 0.7)))
+        rows[name].update(p_loo=float(loo.p_loo), n_bad_k=int(np.sum(loo.pareto_k.values > 0.7)))
+
+
+def _add_kfold(rows, names, fits, group, K, n_jobs) -> None:
+    from hglm.comparison.kfold import kfold
+
+    results = {name: kfold(f, group, K=K, n_jobs=n_jobs) for name, f in zip(names, fits)}
+    _add_elpd(rows, {name: r.pointwise for name, r in results.items()}, "elpd_kfold")
 
 
 def _add_bayes_factors(rows, names, fits, ref) -> None:
@@ -167,14 +192,16 @@ def _add_lrt(rows, names, fits, ml) -> None:
 
 def _interpret(table: pd.DataFrame, reference: str) -> list[str]:
     out = []
-    best = table.elpd_loo.idxmax()
+    elpd = "elpd_loo" if "elpd_loo" in table else "elpd_kfold"
+    label = "LOO" if elpd == "elpd_loo" else "K-fold CV"
+    best = table[elpd].idxmax()
     for name, row in table.iterrows():
         if name == best:
             continue
         clear = abs(row.elpd_diff) > 2 * row.se_diff
-        out.append(f"LOO: {best} predicts better than {name} by {-row.elpd_diff:.1f} "
+        out.append(f"{label}: {best} predicts better than {name} by {-row.elpd_diff:.1f} "
                    f"(SE {row.se_diff:.1f}); " + ("a clear difference (more than 2 SE)." if clear
-                                                  else "within 2 SE, so LOO cannot separate them."))
+                                                  else f"within 2 SE, so {label} cannot separate them."))
     if "log_bf" in table and table.log_bf.notna().any():
         for name, row in table.iterrows():
             if name == reference:
@@ -204,9 +231,11 @@ def _agreement(table: pd.DataFrame, reference: str) -> str:
     """Do the criteria pick the same model between the simplest and the largest?"""
     small, large = table.index[0], table.index[-1]
     votes = {}
-    diff = table.loc[large, "elpd_loo"] - table.loc[small, "elpd_loo"]
+    elpd = "elpd_loo" if "elpd_loo" in table else "elpd_kfold"
+    diff = table.loc[large, elpd] - table.loc[small, elpd]
     se = max(table.loc[large, "se_diff"], table.loc[small, "se_diff"])
-    votes["LOO"] = large if diff > 2 * se else small if diff < -2 * se else None
+    votes["LOO" if elpd == "elpd_loo" else "K-fold CV"] = \
+        large if diff > 2 * se else small if diff < -2 * se else None
     if table.log_bf.notna().all():
         lbf = table.loc[large, "log_bf"] - table.loc[small, "log_bf"]
         votes["Bayes factor"] = large if lbf > _BF_MODERATE else small if lbf < -_BF_MODERATE else None

@@ -22,7 +22,8 @@ from hglm.design import checks
 from hglm.design.formula import ParsedFormula, RandomTerm, parse_formula
 from hglm.spec.families import Family, as_family
 
-__all__ = ["GroupBlock", "Design", "make_design", "formula_env", "used_columns"]
+__all__ = ["GroupBlock", "Design", "NewData", "make_design", "evaluate_new_data", "formula_env",
+           "used_columns", "factor_labels"]
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
     env = formula_env()
     matrices = _evaluate(parsed.fixed_formula, frame, env, parsed.formula)
     y, trials = _response(matrices, parsed.response, family)
-    X, names, offset = _fixed(matrices, len(frame))
+    X, names, offset = _fixed(matrices.common, len(frame))
     blocks = _blocks(parsed, frame, env, family)
     return Design(parsed, family, frame, row_index, y, trials, X, names, offset, blocks,
                   n_dropped, success_level, matrices)
@@ -197,8 +198,7 @@ def _response(matrices: DesignMatrices, name: str, family: Family):
     return values.astype(float), None
 
 
-def _fixed(matrices: DesignMatrices, n: int):
-    common = matrices.common
+def _fixed(common, n: int):
     if common is None:
         return np.zeros((n, 0)), (), None
     X, names, offsets = [], [], []
@@ -234,11 +234,18 @@ def _blocks(parsed: ParsedFormula, frame: pd.DataFrame, env: Environment,
     return tuple(blocks)
 
 
-def _factor_index(frame: pd.DataFrame, factor: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Integer codes of a grouping factor (an interaction ``a:b`` pastes level labels)."""
+def factor_labels(frame: pd.DataFrame, factor: str) -> pd.Series:
+    """Level label of each row (an interaction ``a:b`` pastes the labels with ':')."""
     parts = factor.split(":")
-    labels = frame[parts[0]].astype(str) if len(parts) == 1 else \
-        frame[parts].astype(str).agg(":".join, axis=1)
+    if len(parts) == 1:
+        return frame[parts[0]].astype(str)
+    return frame[parts].astype(str).agg(":".join, axis=1)
+
+
+def _factor_index(frame: pd.DataFrame, factor: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Integer codes of a grouping factor."""
+    parts = factor.split(":")
+    labels = factor_labels(frame, factor)
     first = frame[parts[0]]
     if len(parts) == 1 and isinstance(first.dtype, pd.CategoricalDtype):
         order = [str(c) for c in first.cat.categories if c in set(first)]
@@ -251,3 +258,45 @@ def _factor_index(frame: pd.DataFrame, factor: str) -> tuple[np.ndarray, tuple[s
 def natural_key(text: str) -> list:
     """Sort '2' before '10', as people expect of level names that are numbers."""
     return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", str(text))]
+
+
+@dataclass(frozen=True)
+class NewData:
+    """A design evaluated on new rows: fixed matrix, offset, and per block (Z, level index).
+
+    A negative level index marks a level the model has not seen: -1, -2, ... number the
+    distinct new levels in order of appearance.
+    """
+
+    X: np.ndarray
+    offset: np.ndarray | None
+    Z: tuple[np.ndarray, ...]
+    index: tuple[np.ndarray, ...]
+    n: int
+
+
+def evaluate_new_data(design: Design, newdata: pd.DataFrame) -> NewData:
+    """Evaluate ``design``'s formula on ``newdata`` with the fitted transforms and codings."""
+    checks.check_data_frame(newdata)
+    needed = set(used_columns(design.formula))
+    needed -= set(_var_names(design.formula.response_formulae + " ~ 1", design.formula.formula))
+    checks.check_columns(sorted(needed), newdata, design.formula.formula)
+    frame = newdata.reset_index(drop=True)
+    try:
+        common = design.matrices.common.evaluate_new_data(frame) \
+            if design.matrices.common is not None else None
+        Zs = tuple(np.asarray(b.matrices.common.evaluate_new_data(frame).design_matrix, float)
+                   for b in design.blocks)
+    except Exception as err:
+        raise ValueError(f"cannot evaluate {design.formula.formula!r} on the new data: {err}") from None
+    X, _, offset = _fixed(common, len(frame))
+    index = []
+    for block in design.blocks:
+        position = {level: i for i, level in enumerate(block.levels)}
+        labels = factor_labels(frame, block.factor)
+        codes = labels.map(position)
+        unseen = codes.isna().to_numpy()
+        idx = np.array(codes.fillna(-1), dtype=np.int64)
+        idx[unseen] = -(pd.factorize(labels[unseen])[0] + 1)
+        index.append(idx)
+    return NewData(X, offset, Zs, tuple(index), len(frame))

@@ -126,6 +126,41 @@ class Family:
         dist = getattr(pm, self.info.pymc).dist(**self._params(eta, aux, trials))
         return pm.logp(dist, y)
 
+    def logpdf_numpy(self, y: np.ndarray, eta: np.ndarray, aux: dict[str, np.ndarray],
+                     trials: np.ndarray | None = None) -> np.ndarray:
+        """Pointwise log-likelihood (NumPy/SciPy), broadcasting over draws."""
+        return _logpdf_numpy(self, y, eta, aux, trials)
+
+    def simulate_numpy(self, eta: np.ndarray, aux: dict[str, np.ndarray],
+                       trials: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+        """Draw responses given the linear predictor (posterior predictive)."""
+        mu = self.inverse_link_numpy(eta)
+        if self.name == "gaussian":
+            return rng.normal(mu, aux["sigma"])
+        if self.name == "poisson":
+            return rng.poisson(mu)
+        if self.name == "negbinomial":
+            alpha = np.broadcast_to(aux["alpha"], np.shape(mu))
+            return rng.negative_binomial(alpha, alpha / (alpha + mu))
+        n = np.ones_like(mu, dtype=np.int64) if trials is None else np.broadcast_to(trials, np.shape(mu))
+        return rng.binomial(n, mu)
+
+
+def _logpdf_numpy(family: "Family", y, eta, aux, trials):
+    from scipy import stats
+
+    mu = family.inverse_link_numpy(eta)
+    if family.name == "gaussian":
+        return stats.norm.logpdf(y, mu, aux["sigma"])
+    if family.name == "poisson":
+        return stats.poisson.logpmf(y, mu)
+    if family.name == "negbinomial":
+        alpha = aux["alpha"]
+        return stats.nbinom.logpmf(y, alpha, alpha / (alpha + mu))
+    if family.name == "binomial":
+        return stats.binom.logpmf(y, trials, mu)
+    return stats.bernoulli.logpmf(y, mu)
+
 
 def as_family(family: str | Family, link: str | None = None) -> Family:
     """Accept a family name or a :class:`Family`."""

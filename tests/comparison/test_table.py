@@ -83,3 +83,27 @@ def test_needs_same_rows_and_response(sleep_pair):
         hglm.compare(sleep_pair[0], other)
     with pytest.raises(ValueError, match="at least two"):
         hglm.compare(sleep_pair[0])
+
+
+def test_grouped_kfold():
+    data = hglm.datasets.load("sleepstudy")
+    small = dict(draws=300, tune=300, chains=2)
+    fits = [_fit("Reaction ~ Days + (1 | Subject)", data, **small),
+            _fit("Reaction ~ Days + (Days | Subject)", data, **small)]
+    c = hglm.compare(*fits, method="kfold", group="Subject", K=3, bayes_factors=False)
+    t = c.table
+    assert "elpd_kfold" in t and "elpd_loo" not in t
+    # leaving out whole subjects, the random slope predicts new subjects' trends better
+    assert t.loc["m0", "elpd_diff"] < -2 * t.loc["m0", "se_diff"]
+    assert np.isfinite(t.elpd_kfold).all() and t.p_loo.isna().all()
+    assert "K-fold CV" in str(c)
+    with pytest.raises(ValueError, match="needs group="):
+        hglm.compare(*fits, method="kfold")
+
+
+def test_bad_pareto_k_offers_kfold(sleep_pair):
+    c = hglm.compare(*sleep_pair)
+    for name, row in c.table.iterrows():
+        if row.n_bad_k > 0:
+            assert any(f"PSIS-LOO is unreliable for {name}" in n and "method='kfold', group='Subject'" in n
+                       for n in c.notes)

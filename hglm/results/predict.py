@@ -1,0 +1,73 @@
+"""Predictions from posterior draws: linear predictor, mean, simulated responses.
+
+New levels of a grouping factor get effects drawn from the fitted population distribution,
+draw by draw (brms's ``sample_new_levels = "uncertainty"``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from hglm.design.matrices import Design, evaluate_new_data
+
+__all__ = ["linear_predictor", "aux_draws", "draws_matrix"]
+
+
+def draws_matrix(posterior, name: str) -> np.ndarray:
+    """A posterior variable with chains and draws stacked into one leading axis."""
+    values = posterior[name].values
+    return values.reshape((-1,) + values.shape[2:])
+
+
+def aux_draws(design: Design, posterior) -> dict[str, np.ndarray]:
+    """Auxiliary parameters (sigma, alpha) as (S, 1) arrays, ready to broadcast over rows."""
+    return {name: draws_matrix(posterior, name)[:, None] for name in design.family.aux}
+
+
+def _covariance_cholesky(posterior, block) -> np.ndarray:
+    """(S, q, q) Cholesky factors of the block covariance, from the sd and cor draws."""
+    sd = draws_matrix(posterior, f"sd_{block.label}")
+    S, q = sd.shape
+    corr = np.broadcast_to(np.eye(q), (S, q, q)).copy()
+    if block.has_correlation:
+        cor = draws_matrix(posterior, f"cor_{block.label}")
+        rows, cols = np.tril_indices(q, -1)
+        corr[:, rows, cols] = cor
+        corr[:, cols, rows] = cor
+    cov = sd[:, :, None] * corr * sd[:, None, :]
+    return np.linalg.cholesky(cov + 1e-12 * np.eye(q))
+
+
+def linear_predictor(design: Design, posterior, newdata: pd.DataFrame | None = None,
+                     include_random: bool = True, allow_new_levels: bool = True,
+                     rng: np.random.Generator | None = None) -> np.ndarray:
+    """Draws of the linear predictor, shape (draws, rows)."""
+    rng = np.random.default_rng(rng)
+    if newdata is None:
+        X, offset = design.X, design.offset
+        Zs = [b.Z for b in design.blocks]
+        index = [b.index for b in design.blocks]
+    else:
+        new = evaluate_new_data(design, newdata)
+        X, offset, Zs, index = new.X, new.offset, new.Z, new.index
+    beta = draws_matrix(posterior, "beta") if design.fixed_names else np.zeros((1, 0))
+    eta = beta @ X.T
+    if offset is not None:
+        eta = eta + offset
+    if not include_random:
+        return eta
+    for block, Z, idx in zip(design.blocks, Zs, index):
+        r = draws_matrix(posterior, f"r_{block.label}")           # (S, levels, q)
+        unseen = idx < 0
+        if unseen.any():
+            if not allow_new_levels:
+                raise ValueError(f"new data has levels of {block.factor!r} the model has not "
+                                 f"seen; pass allow_new_levels=True to draw their effects")
+            n_new = int(-idx.min())
+            chol = _covariance_cholesky(posterior, block)          # (S, q, q)
+            z = rng.standard_normal((r.shape[0], n_new, block.q))
+            r = np.concatenate([r, np.einsum("sij,snj->sni", chol, z)], axis=1)
+            idx = np.where(unseen, r.shape[1] - n_new + (-idx - 1), idx)
+        eta = eta + np.einsum("snk,nk->sn", r[:, idx, :], Z)
+    return eta
