@@ -16,6 +16,8 @@ from hglm.model import Model
 from hglm.results.fit import Fit
 from hglm.results.io import load
 from hglm.sample.nuts import sample
+from hglm.sensitivity.power import sensitivity
+from hglm.sensitivity.sweep import PriorSweep, prior_sweep
 from hglm.spec.families import Family
 from hglm.spec.priors import (LKJ, Cauchy, Exponential, Gamma, HalfCauchy, HalfNormal,
                               HalfStudentT, InverseGamma, InverseWishart, Laplace, LogNormal,
@@ -24,7 +26,8 @@ from hglm.spec.priors import (LKJ, Cauchy, Exponential, Gamma, HalfCauchy, HalfN
 __version__ = "0.1.0"
 
 __all__ = [
-    "Model", "Fit", "Family", "load", "datasets", "compare", "Comparison", "make_design", "resolve_priors",
+    "Model", "Fit", "Family", "load", "datasets", "compare", "Comparison", "sensitivity",
+    "prior_sweep", "PriorSweep", "make_design", "resolve_priors",
     "build_model", "sample", "Prior", "parse_prior", "Normal", "StudentT", "Cauchy", "Laplace",
     "HalfNormal", "HalfStudentT", "HalfCauchy", "Exponential", "Gamma", "InverseGamma",
     "LogNormal", "Uniform", "LKJ", "MvNormal", "InverseWishart",

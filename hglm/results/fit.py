@@ -75,6 +75,12 @@ class Fit:
                 seed=self.settings.seed if seed is None else seed)
         return self._cache["bridge"]
 
+    def sensitivity(self, keys=None, alphas=(0.99, 1.01), threshold: float = 0.05) -> pd.DataFrame:
+        """Power-scaling prior/likelihood sensitivity; see :func:`hglm.sensitivity`."""
+        from hglm.sensitivity.power import sensitivity
+
+        return sensitivity(self, keys=keys, alphas=alphas, threshold=threshold)
+
     def save(self, path, overwrite: bool = False) -> None:
         """Write the fit to a folder (InferenceData, data, model spec); see :func:`hglm.load`."""
         from hglm.results.io import save_fit

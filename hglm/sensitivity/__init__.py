@@ -1,0 +1,1 @@
+"""Prior sensitivity: power-scaling diagnostics and prior sweeps."""
