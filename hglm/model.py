@@ -85,6 +85,13 @@ class Model:
         warn_diagnostics(fit.diagnostics, settings.target_accept)
         return fit
 
+    def sample_prior_predictive(self, draws: int = 500, seed: int | None = None):
+        """Draws from the priors and the prior predictive distribution (InferenceData)."""
+        # a model of its own: PyMC 5.28's forward sampling leaves the model it ran on unable
+        # to compile its log density again (seen with sample_posterior_predictive)
+        fresh = build_model(self.design, self.prior_set, self.strategy)
+        return pm.sample_prior_predictive(draws=draws, model=fresh, random_seed=seed)
+
     def fit_ml(self, reml: bool = False) -> "MLFit":
         """Maximum-likelihood (or, for gaussian models, REML) fit: exact for gaussian, Laplace
         otherwise (glmer's default), with ``logLik`` and ``npar`` as lme4 reports them."""

@@ -48,6 +48,9 @@ def parse_formula(formula: str) -> ParsedFormula:
     """Split ``y ~ x + (1 + x | g)`` into response, fixed part and random blocks."""
     if not isinstance(formula, str) or not formula.strip():
         raise ValueError("formula must be a non-empty string like 'y ~ x + (1 | g)'")
+    if "__" in formula:
+        raise ValueError(f"formula {formula!r} contains '__'; formulas may use column names, "
+                         f"numbers and the documented transforms only")
     _check_balanced(formula)
     sides = _split_top(formula, "~")
     if len(sides) != 2 or not sides[0][1].strip():

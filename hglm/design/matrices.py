@@ -84,9 +84,20 @@ class Design:
         return self.formula.response
 
 
+#: numpy functions a formula may call as ``np.<name>``: elementwise maths only, so a formula
+#: (which may come from a spec file) can neither read nor write files
+NUMPY_FUNCTIONS = ("log", "log1p", "log2", "log10", "exp", "expm1", "sqrt", "square", "abs",
+                   "sin", "cos", "tan", "tanh", "arcsinh", "arctan", "floor", "ceil", "round",
+                   "sign", "power", "clip", "minimum", "maximum")
+
+
 def formula_env() -> Environment:
-    """The namespace formula calls see: numpy as ``np``, nothing from the caller's frame."""
-    return Environment([{"np": np}])
+    """The namespace formula calls see: elementwise numpy functions as ``np.<name>``, nothing
+    from the caller's frame (formulae looks names up; it never calls Python's ``eval``)."""
+    from types import SimpleNamespace
+
+    safe_np = SimpleNamespace(**{name: getattr(np, name) for name in NUMPY_FUNCTIONS})
+    return Environment([{"np": safe_np}])
 
 
 def make_design(formula: str | ParsedFormula, data: pd.DataFrame,

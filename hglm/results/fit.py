@@ -61,6 +61,69 @@ class Fit:
         """Per-level coefficients, fixed plus random: one row per (group, level, term)."""
         return tables.coef_table(self.design, self.posterior)
 
+    # -- predictions and checks ---------------------------------------------------------
+    def predict(self, newdata: pd.DataFrame | None = None, kind: str = "mean",
+                include_random: bool = True, allow_new_levels: bool = True,
+                summary: bool = True, seed: int | None = None):
+        """Predictions for ``newdata`` (default: the fitted rows).
+
+        ``kind``: ``"link"`` (linear predictor), ``"mean"`` (expected response; for binomial
+        the expected successes) or ``"response"`` (simulated responses).  A level the model
+        has not seen gets effects drawn from the fitted population distribution, draw by
+        draw, unless ``allow_new_levels=False``.  Returns a summary frame (mean, sd, lower,
+        upper per row) or, with ``summary=False``, the (draws, rows) array.
+        """
+        from hglm.results.predict import predict_draws
+
+        draws = predict_draws(self.design, self.posterior, newdata, kind, include_random,
+                              allow_new_levels, self.settings.seed if seed is None else seed)
+        if not summary:
+            return draws
+        import numpy as np
+
+        lower, upper = np.quantile(draws, [0.025, 0.975], axis=0)
+        return pd.DataFrame({"mean": draws.mean(axis=0), "sd": draws.std(axis=0, ddof=1),
+                             "lower": lower, "upper": upper})
+
+    def sample_posterior_predictive(self, seed: int | None = None):
+        """Add ``posterior_predictive`` draws of the response to ``idata`` (and return it).
+
+        One simulated data set per posterior draw, from the same engine as ``predict``.
+        """
+        import xarray as xr
+
+        from hglm.results.predict import predict_draws
+
+        draws = predict_draws(self.design, self.posterior, kind="response",
+                              seed=self.settings.seed if seed is None else seed)
+        chains, n = self.posterior.sizes["chain"], self.posterior.sizes["draw"]
+        name = self.design.response_name
+        values = xr.DataArray(draws.reshape(chains, n, -1), dims=("chain", "draw", "obs"),
+                              coords={"chain": self.posterior.chain, "draw": self.posterior.draw,
+                                      "obs": self.idata.observed_data["obs"]})
+        group = xr.Dataset({name: values})
+        if "posterior_predictive" in self.idata.groups():
+            self.idata.posterior_predictive = group
+        else:
+            self.idata.add_groups({"posterior_predictive": group})
+        return self.idata
+
+    def plot_trace(self):
+        from hglm.results.plots import plot_trace
+        return plot_trace(self)
+
+    def plot_ppc(self):
+        from hglm.results.plots import plot_ppc
+        return plot_ppc(self)
+
+    def plot_ranef(self):
+        from hglm.results.plots import plot_ranef
+        return plot_ranef(self)
+
+    def plot_fixef(self):
+        from hglm.results.plots import plot_fixef
+        return plot_fixef(self)
+
     def log_marginal_likelihood(self, seed: int | None = None) -> "BridgeResult":
         """log p(y) by bridge sampling, with an error estimate (for Bayes factors).
 

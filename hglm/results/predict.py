@@ -11,7 +11,7 @@ import pandas as pd
 
 from hglm.design.matrices import Design, evaluate_new_data
 
-__all__ = ["linear_predictor", "aux_draws", "draws_matrix"]
+__all__ = ["linear_predictor", "aux_draws", "draws_matrix", "predict_draws", "trials_for"]
 
 
 def draws_matrix(posterior, name: str) -> np.ndarray:
@@ -71,3 +71,42 @@ def linear_predictor(design: Design, posterior, newdata: pd.DataFrame | None = N
             idx = np.where(unseen, r.shape[1] - n_new + (-idx - 1), idx)
         eta = eta + np.einsum("snk,nk->sn", r[:, idx, :], Z)
     return eta
+
+
+def trials_for(design: Design, newdata: pd.DataFrame | None) -> np.ndarray | None:
+    """Binomial trials of the rows predicted: the design's own, or read from ``newdata``."""
+    if design.family.name != "binomial":
+        return None
+    if newdata is None:
+        return design.trials
+    import formulae
+
+    from hglm.design.matrices import formula_env
+    from formulae.matrices import DesignMatrices
+
+    try:
+        response = DesignMatrices(formulae.model_description(
+            design.formula.response_formulae + " ~ 1"), newdata.reset_index(drop=True),
+            formula_env()).response
+        values = np.asarray(response.design_matrix)
+        return values[:, 1].astype(np.int64) if values.ndim == 2 else np.ones(len(newdata), int)
+    except Exception:
+        raise ValueError(f"binomial predictions need the trials of each new row: give newdata "
+                         f"the columns of {design.formula.response!r}") from None
+
+
+def predict_draws(design: Design, posterior, newdata=None, kind: str = "mean",
+                  include_random: bool = True, allow_new_levels: bool = True,
+                  seed=None) -> np.ndarray:
+    """(draws, rows) array of the linear predictor, the mean, or simulated responses."""
+    if kind not in ("link", "mean", "response"):
+        raise ValueError(f"kind must be 'link', 'mean' or 'response', got {kind!r}")
+    rng = np.random.default_rng(seed)
+    eta = linear_predictor(design, posterior, newdata, include_random, allow_new_levels, rng)
+    if kind == "link":
+        return eta
+    trials = trials_for(design, newdata)
+    if kind == "mean":
+        mu = design.family.inverse_link_numpy(eta)
+        return mu * trials if trials is not None else mu
+    return design.family.simulate_numpy(eta, aux_draws(design, posterior), trials, rng)

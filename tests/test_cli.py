@@ -1,0 +1,116 @@
+"""The hglm command, run as a user runs it: exit codes, outputs, reproducibility, report."""
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hglm import cli
+from hglm.cli import TEMPLATES, templates_dir
+
+QUICK = ["--draws", "150", "--chains", "2"]
+
+
+def hglm_cmd(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "hglm", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=900)
+
+
+@pytest.mark.parametrize("template", [t for t in TEMPLATES if t != "random-slope"])
+def test_every_template_runs(template, tmp_path):
+    out = tmp_path / "out"
+    result = hglm_cmd("run", templates_dir() / f"{template}.toml", "--out", out, *QUICK,
+                      "--no-figures")
+    # 0: clean; 1: results written, but 150 draws are too few for the ESS the warnings ask for
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    for name in ("summary.txt", "fixef.csv", "varcorr.csv", "ranef.csv", "posterior.nc", "run.json"):
+        assert (out / name).exists(), name
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    """random-slope.toml: comparison, sensitivity and figures, then the HTML report."""
+    out = tmp_path_factory.mktemp("runs") / "sleep"
+    result = hglm_cmd("run", templates_dir() / "random-slope.toml", "--out", out, *QUICK)
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    report = hglm_cmd("report", out)
+    assert report.returncode == 0, report.stderr[-2000:]
+    return out
+
+
+def test_run_writes_everything(full_run):
+    for name in ("summary.txt", "fixef.csv", "varcorr.csv", "ranef.csv", "posterior.nc", "run.json",
+                 "comparison.csv", "comparison.txt", "sensitivity.csv", "trace.png", "ppc.png",
+                 "ranef.png", "fixef.png"):
+        assert (full_run / name).exists(), name
+    run = json.loads((full_run / "run.json").read_text())
+    assert run["settings"]["seed"] == 1 and run["settings"]["draws"] == 150
+    assert run["versions"]["pymc"] and run["spec"]["model"]["formula"].startswith("Reaction")
+    assert "Reaction ~ Days + (1 | Subject)" in (full_run / "comparison.txt").read_text()
+    assert not list(full_run.parent.glob(".*partial*"))
+
+
+def test_report_is_one_self_contained_page(full_run):
+    page = (full_run / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "src=\"http" not in page and "href=\"http" not in page and "<script" not in page
+    images = page.split('src="data:image/png;base64,')[1:]
+    assert len(images) == 4
+    for chunk in images:
+        assert base64.b64decode(chunk.split('"', 1)[0])[:8] == b"\x89PNG\r\n\x1a\n"
+    fixef = pd.read_csv(full_run / "fixef.csv")
+    assert "<h2>Fixed effects</h2>" in page and "<h2>Model comparison</h2>" in page
+    for term in fixef.term:
+        assert f"<td>{term}</td>" in page
+    assert f"{fixef['mean'][1]:.4g}" in page
+
+
+def test_same_spec_and_seed_same_numbers(tmp_path):
+    spec = templates_dir() / "random-intercept.toml"
+    a = hglm_cmd("run", spec, "--out", tmp_path / "a", *QUICK, "--no-figures")
+    b = hglm_cmd("run", spec, "--out", tmp_path / "b", *QUICK, "--no-figures")
+    assert a.returncode == b.returncode
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a" / "fixef.csv"),
+                                  pd.read_csv(tmp_path / "b" / "fixef.csv"))
+
+
+def test_bad_spec_exits_2_naming_the_problem(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text((templates_dir() / "random-intercept.toml").read_text()
+                   .replace("draws = 1000", "drawz = 1000"))
+    result = hglm_cmd("run", bad, "--out", tmp_path / "out")
+    assert result.returncode == 2
+    assert "unknown key 'drawz' in [sampling]" in result.stderr and "line" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_never_overwrites(tmp_path):
+    out = tmp_path / "taken"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    result = hglm_cmd("run", templates_dir() / "random-intercept.toml", "--out", out)
+    assert result.returncode == 2 and "exists" in result.stderr
+    assert (out / "mine.txt").read_text() == "keep"
+
+
+def test_interrupted_run_leaves_no_result(tmp_path, monkeypatch):
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_write_run_json", crash)
+    with pytest.raises(KeyboardInterrupt):
+        cli.main(["run", str(templates_dir() / "random-intercept.toml"), "--out",
+                  str(tmp_path / "out"), "--draws", "50", "--chains", "1", "--no-figures"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_new_copies_a_template(tmp_path):
+    result = hglm_cmd("new", "mystudy", "--template", "binomial-trials", cwd=tmp_path)
+    assert result.returncode == 0
+    assert (tmp_path / "mystudy.toml").read_text() == (templates_dir() / "binomial-trials.toml").read_text()
+    again = hglm_cmd("new", "mystudy", "--template", "random-slope", cwd=tmp_path)
+    assert again.returncode == 2 and "not overwriting" in again.stderr
