@@ -263,7 +263,7 @@ def _case_study(args) -> int:
     nbclient.NotebookClient(notebook, timeout=3600, kernel_name="python3",
                             resources={"metadata": {"path": str(folder)}}).execute()
     target = folder / f"{args.name}.ipynb"
-    tmp = target.with_suffix(".ipynb.partial")
+    tmp = target.with_name(f".{target.stem}.partial.ipynb")
     jupytext.write(notebook, tmp, fmt="ipynb")
     tmp.replace(target)
     print(f"executed {source.name} -> {target}")

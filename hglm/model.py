@@ -86,11 +86,27 @@ class Model:
         return fit
 
     def sample_prior_predictive(self, draws: int = 500, seed: int | None = None):
-        """Draws from the priors and the prior predictive distribution (InferenceData)."""
-        # a model of its own: PyMC 5.28's forward sampling leaves the model it ran on unable
-        # to compile its log density again (seen with sample_posterior_predictive)
+        """Draws from the priors and the prior predictive distribution (InferenceData).
+
+        Parameters come from PyMC's forward sampler (on a model of their own: PyMC 5.28's
+        forward sampling leaves the model it ran on unable to compile its log density);
+        responses from the same simulator as ``Fit.predict``.  Wide priors on a log or logit
+        scale can imply absurd means; count means are capped at 1e15 so the draws stay finite.
+        """
+        import xarray as xr
+
+        from hglm.results.predict import predict_draws
+
         fresh = build_model(self.design, self.prior_set, self.strategy)
-        return pm.sample_prior_predictive(draws=draws, model=fresh, random_seed=seed)
+        names = [v.name for v in fresh.free_RVs + fresh.deterministics]
+        idata = pm.sample_prior_predictive(draws=draws, model=fresh, var_names=names,
+                                           random_seed=seed)
+        simulated = predict_draws(self.design, idata.prior, kind="response", seed=seed)
+        response = xr.DataArray(simulated[None], dims=("chain", "draw", "obs"),
+                                coords={"chain": idata.prior.chain, "draw": idata.prior.draw,
+                                        "obs": range(self.design.n)})
+        idata.add_groups({"prior_predictive": xr.Dataset({self.design.response_name: response})})
+        return idata
 
     def fit_ml(self, reml: bool = False) -> "MLFit":
         """Maximum-likelihood (or, for gaussian models, REML) fit: exact for gaussian, Laplace

@@ -4,7 +4,6 @@ import base64
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -114,3 +113,23 @@ def test_new_copies_a_template(tmp_path):
     assert (tmp_path / "mystudy.toml").read_text() == (templates_dir() / "binomial-trials.toml").read_text()
     again = hglm_cmd("new", "mystudy", "--template", "random-slope", cwd=tmp_path)
     assert again.returncode == 2 and "not overwriting" in again.stderr
+
+
+def test_report_renders_in_a_headless_browser(full_run, tmp_path):
+    import shutil
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, ".ci/run installs Debian's chromium for this test"
+    shot = tmp_path / "report.png"
+    result = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,3000",
+         f"--screenshot={shot}", (full_run / "report.html").as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert shot.exists(), result.stderr[-2000:]
+    from matplotlib import image
+
+    pixels = image.imread(shot)
+    # a rendered page: mostly white background, but with text, tables and figures on it
+    assert pixels.shape[0] >= 2000 and pixels.std() > 0.05

@@ -10,6 +10,7 @@ what the larger model adds                               reference distribution 
 =======================================================  ==============================  =====
 fixed effects only                                       chi2(df)                        yes
 one independent variance (a new ``(1|g)`` block)        0.5 chi2(0) + 0.5 chi2(1)       yes
+poisson -> negbinomial, same terms (1/alpha at 0)       0.5 chi2(0) + 0.5 chi2(1)       yes
 one term to a correlated block of k terms (its variance   0.5 chi2(k) + 0.5 chi2(k+1)     yes
 and its k correlations), e.g. (1|g) -> (1 + x|g)
 correlations only (``||`` -> ``|``)                      chi2(df): interior parameters   yes
@@ -75,6 +76,13 @@ def _structure(design: Design):
 
 def boundary_null(small: Design, large: Design, df: int) -> BoundaryNull | None:
     """The reference distribution of the LRT of ``small`` within ``large``; None if not nested."""
+    families = (small.family.name, large.family.name)
+    if families[0] != families[1]:
+        # Poisson is the negative binomial's limit 1/alpha -> 0, on the boundary (Lawless 1987)
+        same_terms = _structure(small)[:3] == _structure(large)[:3]
+        if families == ("poisson", "negbinomial") and same_terms and df == 1:
+            return BoundaryNull((0, 1), (0.5, 0.5), True, "overdispersion 1/alpha at 0")
+        return None
     fe0, sd0, cor0, blocks0 = _structure(small)
     fe1, sd1, cor1, blocks1 = _structure(large)
     if not (fe0 <= fe1 and sd0 <= sd1 and cor0 <= cor1) or df <= 0:

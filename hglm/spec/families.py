@@ -133,8 +133,14 @@ class Family:
 
     def simulate_numpy(self, eta: np.ndarray, aux: dict[str, np.ndarray],
                        trials: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
-        """Draw responses given the linear predictor (posterior predictive)."""
+        """Draw responses given the linear predictor (prior and posterior predictive).
+
+        Count means are capped at 1e15 (NumPy's samplers refuse larger ones), which only
+        matters for absurd draws from wide priors.
+        """
         mu = self.inverse_link_numpy(eta)
+        if self.response == "count":
+            mu = np.minimum(mu, 1e15)
         if self.name == "gaussian":
             return rng.normal(mu, aux["sigma"])
         if self.name == "poisson":
