@@ -28,6 +28,7 @@ import pandas as pd
 import hglm
 
 DRAWS = int(os.environ.get("HGLM_CASE_DRAWS", 1000))
+CHAINS = int(os.environ.get("HGLM_CASE_CHAINS", 4))
 SEED = 20261123
 data = hglm.datasets.load("cbpp")
 data.head()
@@ -56,7 +57,7 @@ print(f"prior predictive share of new cases: quartiles "
 # ## Fit and diagnostics
 
 # %%
-fit = model.fit(draws=DRAWS, tune=DRAWS, chains=4, seed=SEED, progressbar=False)
+fit = model.fit(draws=DRAWS, tune=DRAWS, chains=CHAINS, seed=SEED, progressbar=False)
 print(fit.summary())
 
 # %% [markdown]
@@ -85,7 +86,7 @@ fig = fit.plot_ppc()
 
 # %%
 fit0 = hglm.Model("cbind(incidence, size - incidence) ~ period", data=data,
-                  family="binomial").fit(draws=DRAWS, tune=DRAWS, chains=4, seed=SEED,
+                  family="binomial").fit(draws=DRAWS, tune=DRAWS, chains=CHAINS, seed=SEED,
                                          progressbar=False)
 comparison = hglm.compare(fit0, fit)
 print(comparison)

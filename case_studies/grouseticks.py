@@ -28,8 +28,9 @@ import pandas as pd
 import hglm
 
 DRAWS = int(os.environ.get("HGLM_CASE_DRAWS", 1000))
+CHAINS = int(os.environ.get("HGLM_CASE_CHAINS", 4))
 SEED = 20261123
-SAMPLE = dict(draws=DRAWS, tune=DRAWS, chains=4, seed=SEED, progressbar=False,
+SAMPLE = dict(draws=DRAWS, tune=DRAWS, chains=CHAINS, seed=SEED, progressbar=False,
               target_accept=0.95)   # large counts inform the brood effects strongly
 data = hglm.datasets.load("grouseticks")
 data.head()

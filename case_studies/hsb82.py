@@ -30,8 +30,9 @@ import pandas as pd
 import hglm
 
 DRAWS = int(os.environ.get("HGLM_CASE_DRAWS", 1000))
+CHAINS = int(os.environ.get("HGLM_CASE_CHAINS", 4))
 SEED = 20261123
-SAMPLE = dict(draws=DRAWS, tune=DRAWS, chains=4, seed=SEED, progressbar=False)
+SAMPLE = dict(draws=DRAWS, tune=DRAWS, chains=CHAINS, seed=SEED, progressbar=False)
 data = hglm.datasets.load("hsb82")
 data[["school", "ses", "mAch"]].describe()
 

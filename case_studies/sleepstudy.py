@@ -19,8 +19,8 @@
 # subjects differ in how fast it grows? This is the model of Bates et al. (2015, *J. Stat.
 # Softw.*): `Reaction ~ Days + (Days | Subject)`.
 #
-# `HGLM_CASE_DRAWS` sets the draws per chain (the tests run this notebook with few draws;
-# `hglm case-study sleepstudy` runs it at full size).
+# `HGLM_CASE_DRAWS` and `HGLM_CASE_CHAINS` set the draws per chain and the chains (the
+# tests run this notebook with few; `hglm case-study sleepstudy` runs it at full size).
 
 # %%
 import os
@@ -31,6 +31,7 @@ import pandas as pd
 import hglm
 
 DRAWS = int(os.environ.get("HGLM_CASE_DRAWS", 1000))
+CHAINS = int(os.environ.get("HGLM_CASE_CHAINS", 4))
 SEED = 20261123
 data = hglm.datasets.load("sleepstudy")
 data.head()
@@ -59,7 +60,7 @@ print(f"prior predictive reaction times: median {np.median(simulated):.0f} ms, "
 # ## Fit and diagnostics
 
 # %%
-fit = model.fit(draws=DRAWS, tune=DRAWS, chains=4, seed=SEED, progressbar=False)
+fit = model.fit(draws=DRAWS, tune=DRAWS, chains=CHAINS, seed=SEED, progressbar=False)
 print(fit.summary())
 
 # %%
@@ -104,7 +105,7 @@ fig = fit.plot_ranef()
 
 # %%
 fit0 = hglm.Model("Reaction ~ Days + (1 | Subject)", data=data).fit(
-    draws=DRAWS, tune=DRAWS, chains=4, seed=SEED, progressbar=False)
+    draws=DRAWS, tune=DRAWS, chains=CHAINS, seed=SEED, progressbar=False)
 comparison = hglm.compare(fit0, fit)
 print(comparison)
 

@@ -91,8 +91,9 @@ def bridge_sampler(model: pm.Model, idata, seed: int | None = None, tol: float =
     chains, n, dim = draws.shape
     half = n // 2
     if half < 2 or chains * half <= dim:
-        raise ValueError(f"bridge sampling needs more posterior draws than parameters "
-                         f"({dim}); got {chains} chains x {n} draws")
+        raise ValueError(f"bridge sampling fits its proposal to the first half of each chain, "
+                         f"which needs more draws than the {dim} parameters; got {chains} chains "
+                         f"x {half}")
     fit_part = draws[:, :half].reshape(-1, dim)
     iter_part = draws[:, half:]
     post = iter_part.reshape(-1, dim)

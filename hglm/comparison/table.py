@@ -118,12 +118,15 @@ def compare(*fits, reference: int | str | None = None, bayes_factors: bool = Tru
         _add_loo(rows, names, fits)
     else:
         _add_kfold(rows, names, fits, group, K, n_jobs)
+    notes = []
     if bayes_factors:
-        _add_bayes_factors(rows, names, fits, ref)
+        try:
+            _add_bayes_factors(rows, names, fits, ref)
+        except ValueError as err:  # too few draws for the bridge sampler's proposal
+            notes.append(f"No Bayes factors: {err}. Refit with more draws to get them.")
     _add_lrt(rows, names, fits, ml)
     columns = COLUMNS if method == "loo" else [c.replace("elpd_loo", "elpd_kfold") for c in COLUMNS]
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
-    notes = []
     for name, row in table[table.n_bad_k > 0].iterrows():
         blocks = fits[names.index(name)].design.blocks
         how = (f": hglm.compare(..., method='kfold', group={blocks[0].factor!r})" if blocks

@@ -107,3 +107,14 @@ def test_bad_pareto_k_offers_kfold(sleep_pair):
         if row.n_bad_k > 0:
             assert any(f"PSIS-LOO is unreliable for {name}" in n and "method='kfold', group='Subject'" in n
                        for n in c.notes)
+
+
+def test_too_few_draws_for_bayes_factors_is_a_note_not_a_crash():
+    from tests.conftest import toy_frame
+
+    df = toy_frame()
+    fits = [_fit(f, df, draws=20, tune=100, chains=1) for f in ("y ~ x + (1 | g)", "y ~ x")]
+    c = hglm.compare(*fits)
+    assert c.table.log_bf.isna().all()
+    assert any(n.startswith("No Bayes factors: bridge sampling fits its proposal") for n in c.notes)
+    assert np.isfinite(c.table.loc["m1", "lrt_stat"])
