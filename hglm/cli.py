@@ -182,17 +182,11 @@ def _comparison(spec, fit, args):
 
 
 def _write_sensitivity(spec, fit, folder: Path, args) -> None:
-    import hglm
-
     if spec.sensitivity.get("power_scaling", True):
         fit.sensitivity(keys=spec.sensitivity.get("keys")).to_csv(folder / "sensitivity.csv",
                                                                    index=False)
-    variants = spec.sensitivity.get("variants")
-    if variants:
-        s = _settings(spec, args)
-        sweep = hglm.prior_sweep(fit.model, {"spec": None, **variants}, draws=s.get("draws", 1000),
-                                 tune=s.get("tune", 1000), chains=s.get("chains", 4),
-                                 seed=s["seed"], progressbar=False)
+    sweep = _sweep(spec, fit, args, progressbar=False)
+    if sweep is not None:
         sweep.table.to_csv(folder / "prior_sweep.csv", index=False)
         import matplotlib.pyplot as plt
 
@@ -225,21 +219,30 @@ def _compare(args) -> int:
 
 
 def _sensitivity(args) -> int:
-    import hglm
     from hglm.spec.file import load_spec
 
     spec = load_spec(args.spec)
     spec.build_model()
     fit = _fit_spec(spec, args)
     print(fit.sensitivity(keys=spec.sensitivity.get("keys")).to_string(index=False))
-    variants = spec.sensitivity.get("variants")
-    if variants:
-        s = _settings(spec, args)
-        sweep = hglm.prior_sweep(fit.model, {"spec": None, **variants}, seed=s["seed"],
-                                 draws=s.get("draws", 1000), tune=s.get("tune", 1000),
-                                 chains=s.get("chains", 4))
+    sweep = _sweep(spec, fit, args)
+    if sweep is not None:
         print(sweep.table.to_string(index=False))
     return 0
+
+
+def _sweep(spec, fit, args, progressbar: bool = True):
+    """The spec's prior variants (and the spec's own priors as "spec"), refitted; or None."""
+    import hglm
+
+    variants = spec.sensitivity.get("variants")
+    if not variants:
+        return None
+    s = _settings(spec, args)
+    return hglm.prior_sweep(fit.model, {"spec": None, **variants}, draws=s.get("draws", 1000),
+                            tune=s.get("tune", 1000), chains=s.get("chains", 4), seed=s["seed"],
+                            sampler=s.get("sampler", "pymc"),
+                            target_accept=s.get("target_accept", 0.9), progressbar=progressbar)
 
 
 def _case_study(args) -> int:

@@ -58,6 +58,7 @@ class Model:
         self.prior_set: PriorSet = resolve_priors(self.design, priors)
         self.strategy = strategy
         self._pymc_model: pm.Model | None = None
+        self._ml: dict[bool, "MLFit"] = {}
 
     @property
     def formula(self) -> str:
@@ -113,7 +114,10 @@ class Model:
         otherwise (glmer's default), with ``logLik`` and ``npar`` as lme4 reports them."""
         from hglm.ml.fit import fit_ml
 
-        return fit_ml(self.design, reml=reml)
+        # deterministic given the model, and compare() asks for it again
+        if reml not in self._ml:
+            self._ml[reml] = fit_ml(self.design, reml=reml)
+        return self._ml[reml]
 
     def __repr__(self) -> str:
         return (f"hglm.Model({self.formula!r}, family={self.family.name!r}, "

@@ -133,3 +133,13 @@ def test_report_renders_in_a_headless_browser(full_run, tmp_path):
     pixels = image.imread(shot)
     # a rendered page: mostly white background, but with text, tables and figures on it
     assert pixels.shape[0] >= 2000 and pixels.std() > 0.05
+
+
+def test_sensitivity_command_with_variants(tmp_path, capsys):
+    spec = tmp_path / "spec.toml"
+    spec.write_text((templates_dir() / "random-intercept.toml").read_text() +
+                    '\n[sensitivity]\nvariants = { "tight sd" = { sd = "HalfNormal(5)" } }\n')
+    assert cli.main(["sensitivity", str(spec), "--draws", "100", "--chains", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "prior" in out and "likelihood" in out and "diagnosis" in out
+    assert "tight sd" in out and "spec" in out          # the sweep table, both variants

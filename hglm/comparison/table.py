@@ -137,9 +137,7 @@ def compare(*fits, reference: int | str | None = None, bayes_factors: bool = Tru
 
 
 def _ml(fit):
-    if "ml" not in fit._cache:
-        fit._cache["ml"] = fit.model.fit_ml(reml=False)
-    return fit._cache["ml"]
+    return fit.model.fit_ml(reml=False)
 
 
 def _add_elpd(rows, pointwise: dict, column: str) -> None:

@@ -64,7 +64,7 @@ def test_cbpp_herd_effect():
 def test_grouseticks_location_effect():
     data = hglm.datasets.load("grouseticks")
     rhs = "TICKS ~ YEAR + scale(HEIGHT) + (1 | BROOD)"
-    kw = dict(target_accept=0.95)
+    kw = dict(target_accept=0.95, chains=2)
     c = hglm.compare(_fit(rhs, data, "poisson", **kw),
                      _fit(rhs + " + (1 | LOCATION)", data, "poisson", **kw))
     t = c.table
