@@ -143,3 +143,10 @@ def test_sensitivity_command_with_variants(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "prior" in out and "likelihood" in out and "diagnosis" in out
     assert "tight sd" in out and "spec" in out          # the sweep table, both variants
+
+
+def test_demo_runs():
+    result = hglm_cmd("demo", "--draws", "100", "--chains", "2")
+    assert result.returncode in (0, 1), result.stderr[-2000:]   # 1: 100 draws are few
+    assert "Formula: Reaction ~ Days + (Days | Subject)" in result.stdout
+    assert "Fixed effects:" in result.stdout
