@@ -113,5 +113,4 @@ print(f"Herds differ: the sd of their log-odds is about {herd['mean']:.2f} "
       f"(95% interval {herd['lower']:.2f} to {herd['upper']:.2f}).")
 print(f"The likelihood-ratio statistic for the herd variance is {lrt.lrt_stat:.2f}; tested at "
       f"the boundary its p-value is {lrt.p_boundary:.2g}, half the naive {lrt.p_naive:.2g}.")
-print([line for line in comparison.interpretation() if "agree" in line or "disagree" in line
-       or "No criterion" in line][0])
+print(comparison.verdict())

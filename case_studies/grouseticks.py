@@ -132,5 +132,4 @@ alpha = fit_nb.varcorr().set_index("name").loc["alpha"]
 print(f"Negative binomial shape alpha: {alpha['mean']:.1f} (95% interval {alpha['lower']:.1f} to "
       f"{alpha['upper']:.1f}); large alpha means little overdispersion beyond the random effects.")
 for comparison in (location, dispersion):
-    print([line for line in comparison.interpretation() if "agree" in line or "disagree" in line
-           or "No criterion" in line][0])
+    print(comparison.verdict())

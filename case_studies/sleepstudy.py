@@ -137,8 +137,7 @@ print(f"Reaction time grows by about {days['mean']:.1f} ms a day "
       f"(95% interval {days['lower']:.1f} to {days['upper']:.1f}).")
 print(f"Subjects differ in that growth: the sd of their slopes is about {sd_days['mean']:.1f} ms "
       f"a day (95% interval {sd_days['lower']:.1f} to {sd_days['upper']:.1f}).")
-print(comparison.interpretation()[-1] if not comparison.notes else
-      [line for line in comparison.interpretation() if "agree" in line or "disagree" in line][0])
+print(comparison.verdict())
 sens = fit.sensitivity()
 flagged = sens[sens.diagnosis != "-"]
 print("No parameter is sensitive to its prior." if flagged.empty else

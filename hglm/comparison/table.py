@@ -42,7 +42,12 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
 
     def interpretation(self) -> list[str]:
+        """Plain-language reading of the table, one line per criterion, then the notes."""
         return _interpret(self.table, self.reference) + self.notes
+
+    def verdict(self) -> str:
+        """Whether the criteria pick the same model (the last line of the interpretation)."""
+        return _agreement(self.table, self.reference)
 
     def __str__(self) -> str:
         t = self.table
@@ -112,7 +117,10 @@ def compare(*fits, reference: int | str | None = None, bayes_factors: bool = Tru
     else:
         ref = order.index(int(reference))
 
-    rows = {name: {"formula": f.design.formula.formula, "npar": m.npar, "logLik": m.logLik}
+    families = {f.design.family for f in fits}
+    rows = {name: {"formula": f.design.formula.formula + (
+                f"  [{f.design.family.name}, {f.design.family.link}]" if len(families) > 1 else ""),
+                   "npar": m.npar, "logLik": m.logLik}
             for name, f, m in zip(names, fits, ml)}
     if method == "loo":
         _add_loo(rows, names, fits)
@@ -248,6 +256,9 @@ def _agreement(table: pd.DataFrame, reference: str) -> str:
         return f"No criterion clearly separates {small} and {large}."
     picks = set(decided.values())
     tail = f" ({', '.join(undecided)} undecided)" if undecided else ""
+    if len(decided) == 1:
+        (criterion, pick), = decided.items()
+        return f"Only {criterion} separates them: it favours {pick}{tail}."
     if len(picks) == 1:
         return f"{', '.join(decided)} agree on {picks.pop()}{tail}."
     return ("The criteria disagree: " + "; ".join(f"{k} favours {v}" for k, v in decided.items())
