@@ -17,7 +17,7 @@ def test_there_are_case_studies():
 
 @pytest.mark.parametrize("name", STUDIES)
 def test_case_study_executes(name, tmp_path):
-    env = {**os.environ, "HGLM_CASE_DRAWS": "100", "HGLM_CASE_CHAINS": "2", "MPLBACKEND": "Agg"}
+    env = {**os.environ, "HGLM_CASE_DRAWS": "60", "HGLM_CASE_CHAINS": "2", "MPLBACKEND": "Agg"}
     result = subprocess.run([sys.executable, str(FOLDER / f"{name}.py")], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -11,7 +11,7 @@ import pytest
 from hglm import cli
 from hglm.cli import TEMPLATES, templates_dir
 
-QUICK = ["--draws", "150", "--chains", "2"]
+QUICK = ["--draws", "100", "--chains", "2"]
 
 
 def hglm_cmd(*args, cwd=None):
@@ -47,7 +47,7 @@ def test_run_writes_everything(full_run):
                  "ranef.png", "fixef.png"):
         assert (full_run / name).exists(), name
     run = json.loads((full_run / "run.json").read_text())
-    assert run["settings"]["seed"] == 1 and run["settings"]["draws"] == 150
+    assert run["settings"]["seed"] == 1 and run["settings"]["draws"] == 100
     assert run["versions"]["pymc"] and run["spec"]["model"]["formula"].startswith("Reaction")
     assert "Reaction ~ Days + (1 | Subject)" in (full_run / "comparison.txt").read_text()
     assert not list(full_run.parent.glob(".*partial*"))
