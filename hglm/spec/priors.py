@@ -168,8 +168,8 @@ class Uniform(Prior):
         lo, up = self.args["lower"], self.args["upper"]
         if not isinstance(lo, Prior) and not isinstance(up, Prior) and np.any(np.asarray(lo) >= up):
             raise ValueError(f"Uniform: lower must be below upper, got {lo!r} and {up!r}")
-        if np.all(np.asarray(lo) >= 0) if not isinstance(lo, Prior) else False:
-            self.support = "positive"
+        if not isinstance(lo, Prior) and np.all(np.asarray(lo) >= 0):
+            self.support = "positive"  # Uniform(0, 10) is a valid prior for an sd
 
 
 # --- priors on positive values ----------------------------------------------------------------
