@@ -241,7 +241,7 @@ def _sweep(spec, fit, args, progressbar: bool = True):
     s = _settings(spec, args)
     return hglm.prior_sweep(fit.model, {"spec": None, **variants}, draws=s.get("draws", 1000),
                             tune=s.get("tune", 1000), chains=s.get("chains", 4), seed=s["seed"],
-                            sampler=s.get("sampler", "pymc"),
+                            sampler=s.get("sampler", "auto"),
                             target_accept=s.get("target_accept", 0.9), progressbar=progressbar)
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 import pymc as pm
 
 from hglm.build.graph import build_model
+from hglm.build.strategies import get_strategy
 from hglm.build.priors import PriorSet, resolve_priors
 from hglm.design.matrices import Design, make_design, used_columns
 from hglm.results.fit import Fit
@@ -27,6 +28,22 @@ if TYPE_CHECKING:
     from hglm.ml.fit import MLFit
 
 __all__ = ["Model"]
+
+#: draws x rows up to which ``fit()`` stores the pointwise log-likelihood at once (~400 MB);
+#: beyond, ``Fit.log_likelihood()`` computes it when LOO or sensitivity asks
+LOG_LIKELIHOOD_EAGER = 5e7
+
+
+def _observed_data(idata, design: Design) -> None:
+    """The user's response, row by row (strategies may have summed or integrated rows)."""
+    import numpy as np
+    import xarray as xr
+
+    data = xr.Dataset({design.response_name: xr.DataArray(
+        design.y, dims=("obs",), coords={"obs": np.arange(design.n)})})
+    if "observed_data" in idata.groups():
+        del idata.observed_data
+    idata.add_groups({"observed_data": data})
 
 
 class Model:
@@ -46,17 +63,25 @@ class Model:
     link : str, optional
         A non-default link, e.g. ``"probit"``.
     strategy : str
-        How random effects enter the likelihood; ``"auto"`` picks the best available.
+        How random effects enter the likelihood: ``"auto"`` (the fastest that applies),
+        ``"marginal"`` (gaussian: integrated out exactly), ``"collapsed"`` (binomial rows
+        summed into counts) or ``"indexed"``; see :mod:`hglm.build.strategies`.
+    centered : bool or dict, optional
+        Centred (``True``) or non-centred (``False``) sampled group effects, for all blocks or
+        per group label; by default chosen from the data (see ``m.parameterization``).
     """
 
     def __init__(self, formula: str, data: pd.DataFrame, family: str | Family = "gaussian",
                  priors: Mapping[str, Prior | str] | None = None, link: str | None = None,
-                 strategy: str = "auto") -> None:
+                 strategy: str = "auto", centered: bool | Mapping[str, bool] | None = None
+                 ) -> None:
         self.family = as_family(family, link)
         self.design: Design = make_design(formula, data, self.family)
         self.data = data[used_columns(self.design.formula)]
         self.prior_set: PriorSet = resolve_priors(self.design, priors)
         self.strategy = strategy
+        self.centered = centered
+        self._strategy = get_strategy(strategy, self.design, centered)  # refuses misfits now
         self._pymc_model: pm.Model | None = None
         self._ml: dict[bool, "MLFit"] = {}
 
@@ -73,16 +98,25 @@ class Model:
     def pymc_model(self) -> pm.Model:
         """The compiled PyMC model (built on first use)."""
         if self._pymc_model is None:
-            self._pymc_model = build_model(self.design, self.prior_set, self.strategy)
+            self._pymc_model = build_model(self.design, self.prior_set, self._strategy)
         return self._pymc_model
 
+    @property
+    def parameterization(self) -> dict[str, str]:
+        """How each group's effects enter: marginalised, centred or non-centred (+ strategy)."""
+        return {"strategy": self._strategy.name, **self._strategy.describe(self.design)}
+
     def fit(self, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int | None = None,
-            sampler: str = "pymc", target_accept: float = 0.9, progressbar: bool = True,
+            sampler: str = "auto", target_accept: float = 0.9, progressbar: bool = True,
             cores: int | None = None) -> Fit:
         """Sample the posterior with NUTS; warns in plain words if the draws need a look."""
         settings = SamplerSettings(draws, tune, chains, seed, sampler, target_accept, cores)
         idata, elapsed = sample(self.pymc_model, settings, progressbar)
+        self._strategy.complete(idata, self.design, settings.seed)
+        _observed_data(idata, self.design)
         fit = Fit(self, idata, settings, elapsed)
+        if settings.draws * settings.chains * self.design.n <= LOG_LIKELIHOOD_EAGER:
+            fit.log_likelihood()
         warn_diagnostics(fit.diagnostics, settings.target_accept)
         return fit
 
@@ -98,7 +132,8 @@ class Model:
 
         from hglm.results.predict import predict_draws
 
-        fresh = build_model(self.design, self.prior_set, self.strategy)
+        # indexed: the forward sampler needs the group effects as variables
+        fresh = build_model(self.design, self.prior_set, "indexed", self.centered)
         names = [v.name for v in fresh.free_RVs + fresh.deterministics]
         idata = pm.sample_prior_predictive(draws=draws, model=fresh, var_names=names,
                                            random_seed=seed)

@@ -12,6 +12,8 @@ the strategy's business (:mod:`hglm.build.strategies`).  Variable names follow b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -19,7 +21,7 @@ import pytensor.tensor as pt
 from hglm.build.distributions import (inverse_wishart_cholesky, lkj_cholesky_corr,
                                       unpack_corr_cholesky, unpack_cov_cholesky)
 from hglm.build.priors import PriorEntry, PriorSet
-from hglm.build.strategies import BlockParams, Strategy, get_strategy
+from hglm.build.strategies import BlockParams, FixedPart, Strategy, get_strategy
 from hglm.design.matrices import Design, GroupBlock
 from hglm.spec.priors import LKJ, Prior
 
@@ -40,15 +42,20 @@ def cor_pairs(terms: tuple[str, ...]) -> list[str]:
     return [f"{terms[j]}:{terms[i]}" for i, j in zip(rows, cols)]
 
 
-def build_model(design: Design, priors: PriorSet, strategy: str | Strategy = "auto") -> pm.Model:
-    """Compile the design and priors into a PyMC model (lme4's ``mkLmerDevfun`` step)."""
-    strategy = get_strategy(strategy, design)
+def build_model(design: Design, priors: PriorSet, strategy: str | Strategy = "auto",
+                centered: bool | Mapping[str, bool] | None = None) -> pm.Model:
+    """Compile the design and priors into a PyMC model (lme4's ``mkLmerDevfun`` step).
+
+    ``strategy`` decides how the random effects enter (:mod:`hglm.build.strategies`);
+    ``centered`` forces the parameterisation of sampled effects (default: from the data).
+    """
+    strategy = get_strategy(strategy, design, centered)
     with pm.Model(coords=_coords(design)) as model:
         maker = _PriorMaker()
-        eta = _fixed_effects(design, priors, maker)
+        fixed = _fixed_effects(design, priors, maker)
         blocks = [_block_params(block, priors, maker) for block in design.blocks]
         aux = _auxiliary(design, priors, maker)
-        strategy.likelihood(design, eta, blocks, aux)
+        strategy.likelihood(design, fixed, blocks, aux)
     return model
 
 
@@ -97,36 +104,36 @@ class _PriorMaker:
         return pm.Deterministic(name, pt.stack(parts), dims=dims)
 
 
-def _fixed_effects(design: Design, priors: PriorSet, maker: _PriorMaker):
+def _fixed_effects(design: Design, priors: PriorSet, maker: _PriorMaker) -> FixedPart:
     """Fixed part of the linear predictor; predictors centred around the intercept."""
     X = design.X
     if not design.fixed_names:
-        return pt.zeros(design.n)
+        return FixedPart(np.zeros((design.n, 0)), None)
     joint = priors.of_kind("beta")
     if joint:
         entry = joint[0]
         beta = entry.prior.create("beta", maker.values("beta", entry.prior), dims="coef")
-        return pt.as_tensor(X) @ beta
+        return FixedPart(X, beta)
 
     entries = {e.parameter: e for e in priors.of_kind("coef")}
     slopes = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
     if not design.has_intercept:
         b = maker.vector("b", [entries[n] for n in design.fixed_names], dims="coef")
         pm.Deterministic("beta", b, dims="coef")
-        return pt.as_tensor(X) @ b
+        return FixedPart(X, b)
 
     icol = design.fixed_names.index("Intercept")
     intercept_c = maker.scalar("Intercept_centered", entries["Intercept"])
     if not slopes:
         pm.Deterministic("beta", intercept_c[None], dims="coef")
-        return intercept_c * pt.ones(design.n)
+        return FixedPart(np.ones((design.n, 1)), intercept_c[None])
     means = X[:, slopes].mean(axis=0)
-    Xc = pt.as_tensor(X[:, slopes] - means)
     b = maker.vector("b", [entries[design.fixed_names[j]] for j in slopes], dims="b_coef")
     intercept = intercept_c - pt.dot(means, b)
     order = np.argsort([icol] + slopes)
     pm.Deterministic("beta", pt.concatenate([intercept[None], b])[order], dims="coef")
-    return intercept_c + Xc @ b
+    centred = np.column_stack([np.ones(design.n), X[:, slopes] - means])
+    return FixedPart(centred, pt.concatenate([intercept_c[None], b]))
 
 
 def _block_params(block: GroupBlock, priors: PriorSet, maker: _PriorMaker) -> BlockParams:

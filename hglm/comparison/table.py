@@ -162,6 +162,8 @@ def _add_elpd(rows, pointwise: dict, column: str) -> None:
 def _add_loo(rows, names, fits) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # reported through n_bad_k and the notes instead
+        for f in fits:
+            f.log_likelihood()
         loos = {name: az.loo(f.idata, pointwise=True) for name, f in zip(names, fits)}
     _add_elpd(rows, {name: loo.loo_i.values for name, loo in loos.items()}, "elpd_loo")
     for name, loo in loos.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from hglm.results import tables
@@ -28,6 +29,26 @@ class Fit:
         self.settings = settings
         self.elapsed = elapsed
         self._cache: dict = {}
+
+    def log_likelihood(self):
+        """The pointwise log-likelihood group of ``idata`` (computed on first use).
+
+        Conditional on the group effects, one value per row and draw, the same for every
+        strategy (rows summed into counts or effects integrated out are put back first).
+        """
+        import xarray as xr
+
+        from hglm.results.predict import pointwise_log_likelihood
+
+        if "log_likelihood" not in self.idata.groups():
+            values = pointwise_log_likelihood(self.design, self.posterior)
+            chains, draws = self.posterior.sizes["chain"], self.posterior.sizes["draw"]
+            data = xr.DataArray(values.reshape(chains, draws, -1), dims=("chain", "draw", "obs"),
+                                coords={"chain": self.posterior.chain,
+                                        "draw": self.posterior.draw,
+                                        "obs": np.arange(self.design.n)})
+            self.idata.add_groups({"log_likelihood": xr.Dataset({self.design.response_name: data})})
+        return self.idata.log_likelihood
 
     @property
     def design(self):
@@ -79,8 +100,6 @@ class Fit:
                               allow_new_levels, self.settings.seed if seed is None else seed)
         if not summary:
             return draws
-        import numpy as np
-
         lower, upper = np.quantile(draws, [0.025, 0.975], axis=0)
         return pd.DataFrame({"mean": draws.mean(axis=0), "sd": draws.std(axis=0, ddof=1),
                              "lower": lower, "upper": upper})
@@ -100,7 +119,7 @@ class Fit:
         name = self.design.response_name
         values = xr.DataArray(draws.reshape(chains, n, -1), dims=("chain", "draw", "obs"),
                               coords={"chain": self.posterior.chain, "draw": self.posterior.draw,
-                                      "obs": self.idata.observed_data["obs"]})
+                                      "obs": np.arange(self.design.n)})
         group = xr.Dataset({name: values})
         if "posterior_predictive" in self.idata.groups():
             self.idata.posterior_predictive = group

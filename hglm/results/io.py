@@ -47,6 +47,8 @@ def save_fit(fit, path: str | os.PathLike, overwrite: bool = False) -> None:
         "link": model.family.link,
         "priors": {k: repr(v) for k, v in model.prior_set.user.items()},
         "strategy": model.strategy if isinstance(model.strategy, str) else model.strategy.name,
+        "centered": model.centered,
+        "parameterization": model.parameterization,
         "settings": fit.settings.to_dict(),
         "elapsed": fit.elapsed,
         "versions": versions(),
@@ -82,6 +84,6 @@ def load(path: str | os.PathLike):
         raise ValueError(f"{path}: unknown fit format {spec.get('format')!r}")
     data = pd.read_parquet(path / "data.parquet")
     model = Model(spec["formula"], data, spec["family"], priors=spec["priors"],
-                  link=spec["link"], strategy=spec["strategy"])
+                  link=spec["link"], strategy=spec["strategy"], centered=spec.get("centered"))
     idata = az.from_netcdf(str(path / "idata.nc"))
     return Fit(model, idata, SamplerSettings(**spec["settings"]), spec["elapsed"])

@@ -9,15 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hglm.build.posterior import covariance_cholesky, draws_matrix
 from hglm.design.matrices import Design, evaluate_new_data
 
-__all__ = ["linear_predictor", "aux_draws", "draws_matrix", "predict_draws", "trials_for"]
-
-
-def draws_matrix(posterior, name: str) -> np.ndarray:
-    """A posterior variable with chains and draws stacked into one leading axis."""
-    values = posterior[name].values
-    return values.reshape((-1,) + values.shape[2:])
+__all__ = ["linear_predictor", "aux_draws", "draws_matrix", "predict_draws", "trials_for",
+           "pointwise_log_likelihood"]
 
 
 def aux_draws(design: Design, posterior) -> dict[str, np.ndarray]:
@@ -25,24 +21,12 @@ def aux_draws(design: Design, posterior) -> dict[str, np.ndarray]:
     return {name: draws_matrix(posterior, name)[:, None] for name in design.family.aux}
 
 
-def _covariance_cholesky(posterior, block) -> np.ndarray:
-    """(S, q, q) Cholesky factors of the block covariance, from the sd and cor draws."""
-    sd = draws_matrix(posterior, f"sd_{block.label}")
-    S, q = sd.shape
-    corr = np.broadcast_to(np.eye(q), (S, q, q)).copy()
-    if block.has_correlation:
-        cor = draws_matrix(posterior, f"cor_{block.label}")
-        rows, cols = np.tril_indices(q, -1)
-        corr[:, rows, cols] = cor
-        corr[:, cols, rows] = cor
-    cov = sd[:, :, None] * corr * sd[:, None, :]
-    return np.linalg.cholesky(cov + 1e-12 * np.eye(q))
-
-
 def linear_predictor(design: Design, posterior, newdata: pd.DataFrame | None = None,
                      include_random: bool = True, allow_new_levels: bool = True,
-                     rng: np.random.Generator | None = None) -> np.ndarray:
-    """Draws of the linear predictor, shape (draws, rows)."""
+                     rng: np.random.Generator | None = None,
+                     draws: slice = slice(None)) -> np.ndarray:
+    """Draws of the linear predictor, shape (draws, rows); ``draws`` picks a range of the
+    stacked draws (to bound memory on big data)."""
     rng = np.random.default_rng(rng)
     if newdata is None:
         X, offset = design.X, design.offset
@@ -51,21 +35,21 @@ def linear_predictor(design: Design, posterior, newdata: pd.DataFrame | None = N
     else:
         new = evaluate_new_data(design, newdata)
         X, offset, Zs, index = new.X, new.offset, new.Z, new.index
-    beta = draws_matrix(posterior, "beta") if design.fixed_names else np.zeros((1, 0))
+    beta = draws_matrix(posterior, "beta")[draws] if design.fixed_names else np.zeros((1, 0))
     eta = beta @ X.T
     if offset is not None:
         eta = eta + offset
     if not include_random:
         return eta
     for block, Z, idx in zip(design.blocks, Zs, index):
-        r = draws_matrix(posterior, f"r_{block.label}")           # (S, levels, q)
+        r = draws_matrix(posterior, f"r_{block.label}")[draws]    # (S, levels, q)
         unseen = idx < 0
         if unseen.any():
             if not allow_new_levels:
                 raise ValueError(f"new data has levels of {block.factor!r} the model has not "
                                  f"seen; pass allow_new_levels=True to draw their effects")
             n_new = int(-idx.min())
-            chol = _covariance_cholesky(posterior, block)          # (S, q, q)
+            chol = covariance_cholesky(posterior, block)[draws]   # (S, q, q)
             z = rng.standard_normal((r.shape[0], n_new, block.q))
             r = np.concatenate([r, np.einsum("sij,snj->sni", chol, z)], axis=1)
             idx = np.where(unseen, r.shape[1] - n_new + (-idx - 1), idx)
@@ -110,3 +94,17 @@ def predict_draws(design: Design, posterior, newdata=None, kind: str = "mean",
         mu = design.family.inverse_link_numpy(eta)
         return mu * trials if trials is not None else mu
     return design.family.simulate_numpy(eta, aux_draws(design, posterior), trials, rng)
+
+
+def pointwise_log_likelihood(design: Design, posterior) -> np.ndarray:
+    """(draws, rows) log-likelihood of each fitted row given every draw's parameters."""
+    S = posterior.sizes["chain"] * posterior.sizes["draw"]
+    chunk = max(1, int(2e7 // max(design.n, 1)))
+    out = np.empty((S, design.n))
+    aux = aux_draws(design, posterior)
+    for start in range(0, S, chunk):
+        s = slice(start, min(S, start + chunk))
+        eta = linear_predictor(design, posterior, draws=s)
+        out[s] = design.family.logpdf_numpy(design.y, eta, {k: v[s] for k, v in aux.items()},
+                                            design.trials)
+    return out

@@ -26,8 +26,8 @@ COMPONENTS = {
 
 
 def prior_variables(model) -> list:
-    """The free variables whose priors a user sets: everything but the offsets z."""
-    offsets = {f"z_{b.label}" for b in model.design.blocks}
+    """The free variables whose priors a user sets: not the group effects (z or centred r)."""
+    offsets = {f"{p}_{b.label}" for b in model.design.blocks for p in ("z", "r")}
     return [rv for rv in model.pymc_model.free_RVs if rv.name not in offsets]
 
 
@@ -80,6 +80,7 @@ def sensitivity(fit, keys=None, alphas=(0.99, 1.01), threshold: float = 0.05) ->
 
     from hglm.results.tables import population_vars
 
+    fit.log_likelihood()
     if "log_prior" not in fit.idata.groups():
         fit.idata.add_groups({"log_prior": log_prior_dataset(fit)})
     prior_names = _select(list(fit.idata.log_prior.data_vars), keys)

@@ -14,7 +14,9 @@ def _free(model):
 
 
 def _model(formula, df=None, family="gaussian", priors=None):
-    return hglm.Model(formula, toy_frame() if df is None else df, family, priors=priors).pymc_model
+    """The sampled, non-centred structure (the graph tests' subject); strategies have theirs."""
+    return hglm.Model(formula, toy_frame() if df is None else df, family, priors=priors,
+                      strategy="indexed", centered=False).pymc_model
 
 
 def test_correlated_slope_has_lkj_and_noncentered_offsets(sleepstudy):

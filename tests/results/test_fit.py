@@ -44,7 +44,8 @@ def test_save_load_round_trip(sleep_fit, tmp_path):
     assert again.summary() == sleep_fit.summary()
     pd.testing.assert_frame_equal(again.varcorr(), sleep_fit.varcorr())
     assert again.model.formula == sleep_fit.model.formula
-    assert again.model.pymc_model["z_Subject"] is not None  # the model rebuilds
+    assert again.model.parameterization == sleep_fit.model.parameterization
+    assert again.model.pymc_model["Reaction_marginal"] is not None  # the model rebuilds
 
 
 def test_save_never_overwrites_by_accident(sleep_fit, tmp_path):

@@ -18,7 +18,7 @@ def _small_fit(seed, **kw):
 
 def test_same_seed_same_draws():
     a, b = _small_fit(7), _small_fit(7)
-    for name in ("beta", "sd_g", "sigma", "z_g"):
+    for name in ("beta", "sd_g", "sigma", "r_g"):
         np.testing.assert_array_equal(a.posterior[name].values, b.posterior[name].values)
     c = _small_fit(8)
     assert not np.array_equal(a.posterior["beta"].values, c.posterior["beta"].values)

@@ -1,0 +1,69 @@
+"""The benchmark models: bundled data sets and seeded simulations, written as CSV so that
+hglm (this environment) and Bambi (its own virtual environment) read identical rows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    formula: str          # lme4 syntax: hglm's
+    bambi_formula: str
+    family: str
+    data: str             # bundled data set name, or "sim-gaussian-<N>" / "sim-poisson-<N>"
+
+    def write_data(self, folder: Path) -> Path:
+        """The rows as CSV plus a JSON list of categorical columns; returns the CSV path."""
+        path = folder / f"{self.data}.csv"
+        if not path.exists():
+            df = load(self.data)
+            df.to_csv(path, index=False)
+            cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+            path.with_suffix(".json").write_text(json.dumps(cats))
+        return path
+
+
+def simulate(kind: str, n: int, seed: int = 20261123) -> pd.DataFrame:
+    """Random intercept and slope by group, 100 rows per group (gaussian) or n/2000 (poisson)."""
+    rng = np.random.default_rng(seed)
+    groups = n // 100 if kind == "gaussian" else 2000
+    g = rng.integers(0, groups, n)
+    x = rng.normal(size=n)
+    u = rng.normal(size=(groups, 2)) * ([0.5, 0.3] if kind == "gaussian" else [0.4, 0.2])
+    eta = (1.0 if kind == "gaussian" else 0.5) + 0.5 * x + u[g, 0] + u[g, 1] * x
+    y = eta + rng.normal(size=n) if kind == "gaussian" else rng.poisson(np.exp(eta))
+    return pd.DataFrame({"y": y, "x": x, "g": pd.Categorical([f"g{i}" for i in g])})
+
+
+def load(name: str) -> pd.DataFrame:
+    if name.startswith("sim-"):
+        _, kind, n = name.split("-")
+        return simulate(kind, int(n))
+    import hglm
+
+    return hglm.datasets.load(name)
+
+
+GROUSE = "TICKS ~ YEAR + scale(HEIGHT) + (1 | BROOD) + (1 | LOCATION)"
+MODELS = {b.name: b for b in [
+    Bench("sleepstudy", "Reaction ~ Days + (Days | Subject)",
+          "Reaction ~ Days + (Days | Subject)", "gaussian", "sleepstudy"),
+    Bench("cbpp", "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+          "p(incidence, size) ~ period + (1 | herd)", "binomial", "cbpp"),
+    Bench("grouseticks", GROUSE, GROUSE, "poisson", "grouseticks"),
+    Bench("hsb82", "mAch ~ ses + (ses | school)", "mAch ~ ses + (ses | school)", "gaussian",
+          "hsb82"),
+    Bench("poisson-200k", "y ~ x + (x | g)", "y ~ x + (x | g)", "poisson", "sim-poisson-200000"),
+    Bench("gaussian-1M", "y ~ x + (x | g)", "y ~ x + (x | g)", "gaussian", "sim-gaussian-1000000"),
+    # the scaling curve (the 1M point is gaussian-1M)
+    Bench("gaussian-10k", "y ~ x + (x | g)", "y ~ x + (x | g)", "gaussian", "sim-gaussian-10000"),
+    Bench("gaussian-100k", "y ~ x + (x | g)", "y ~ x + (x | g)", "gaussian",
+          "sim-gaussian-100000"),
+]}

@@ -1,0 +1,50 @@
+"""Likelihood strategies: how the random effects enter the likelihood.
+
+A strategy receives the fixed part of the linear predictor, each block's population
+parameters and the family's auxiliary parameters, and adds the group effects and the
+likelihood.  All strategies define the same posterior over the population parameters; they
+differ in speed and geometry:
+
+* ``indexed``: group effects sampled, looked up by level index (never a dense Z), each block
+  centred or non-centred as the data suggest (:mod:`.centering`);
+* ``marginal``: gaussian models with the random effects of one factor integrated out exactly
+  (per-group Woodbury algebra on sufficient statistics); the effects are drawn afterwards from
+  their exact conditional, so ``ranef()`` and predictions stay complete;
+* ``collapsed``: binomial/bernoulli rows with identical covariates and groups summed to counts.
+
+``strategy="auto"`` picks marginal for gaussian identity-link models, collapsed where
+collapsing removes at least a quarter of the rows, indexed otherwise.
+"""
+
+from collections.abc import Mapping
+
+from hglm.build.strategies.base import BlockParams, FixedPart, Strategy
+from hglm.build.strategies.collapsed import CollapsedStrategy
+from hglm.build.strategies.indexed import IndexedStrategy
+from hglm.build.strategies.marginal import MarginalStrategy
+from hglm.design.matrices import Design
+
+__all__ = ["BlockParams", "FixedPart", "Strategy", "IndexedStrategy", "MarginalStrategy",
+           "CollapsedStrategy", "get_strategy", "STRATEGIES"]
+
+STRATEGIES: dict[str, type[Strategy]] = {
+    "indexed": IndexedStrategy, "marginal": MarginalStrategy, "collapsed": CollapsedStrategy}
+
+
+def get_strategy(strategy: "str | Strategy", design: Design,
+                 centered: "bool | Mapping[str, bool] | None" = None) -> Strategy:
+    """The strategy object for a name; ``"auto"`` picks the fastest one that applies."""
+    if isinstance(strategy, Strategy):
+        chosen = strategy
+    elif strategy == "auto":
+        candidates = [MarginalStrategy(centered), CollapsedStrategy(centered)]
+        chosen = next((s for s in candidates if s.worthwhile(design)), IndexedStrategy(centered))
+    elif strategy in STRATEGIES:
+        chosen = STRATEGIES[strategy](centered)
+    else:
+        raise ValueError(f"unknown strategy {strategy!r}; choose 'auto' or one of "
+                         f"{', '.join(STRATEGIES)}")
+    problem = chosen.unsupported(design)
+    if problem:
+        raise ValueError(f"strategy {chosen.name!r} does not apply to this model: {problem}")
+    return chosen

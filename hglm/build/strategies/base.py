@@ -1,0 +1,72 @@
+"""The strategy interface and the bundles it receives."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+import numpy as np
+import pytensor.tensor as pt
+
+from hglm.design.matrices import Design, GroupBlock
+
+__all__ = ["BlockParams", "FixedPart", "Strategy"]
+
+
+@dataclass
+class FixedPart:
+    """The fixed part of the linear predictor as ``X @ coef`` (X numeric, coef symbolic).
+
+    ``X`` is the design the sampler sees (slopes centred around the intercept), so strategies
+    can take rows of it or reduce it to sufficient statistics.
+    """
+
+    X: np.ndarray                  # N x k
+    coef: object                   # (k,) PyTensor vector
+
+    def eta(self, rows: np.ndarray | None = None):
+        X = self.X if rows is None else self.X[rows]
+        if X.shape[1] == 0:
+            return pt.zeros(X.shape[0])
+        return pt.as_tensor(X) @ self.coef
+
+
+@dataclass
+class BlockParams:
+    """A block's population parameters as PyTensor variables."""
+
+    block: GroupBlock
+    sd: object                    # (q,) standard deviations
+    corr_chol: object | None      # (q, q) Cholesky factor of the correlations, None if independent
+
+    def scale_tril(self):
+        """Cholesky factor of the block's covariance, diag(sd) @ L."""
+        if self.corr_chol is None:
+            return pt.diag(self.sd)
+        return self.sd[:, None] * self.corr_chol
+
+
+class Strategy(ABC):
+    """Adds the group effects and the likelihood to the model under construction."""
+
+    name: str = ""
+
+    def unsupported(self, design: Design) -> str | None:
+        """Why this strategy cannot fit the design (None when it can)."""
+        return None
+
+    def worthwhile(self, design: Design) -> bool:
+        """Whether ``"auto"`` should pick this strategy for the design."""
+        return self.unsupported(design) is None
+
+    @abstractmethod
+    def likelihood(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
+                   aux: dict) -> None:
+        """Add the group effects and the likelihood of the response to the current model."""
+
+    def complete(self, idata, design: Design, seed: int | None = None) -> None:
+        """Add to ``idata.posterior`` whatever the sampler did not draw (``r_<group>``)."""
+
+    def describe(self, design: Design) -> dict[str, str]:
+        """How each block enters the likelihood, e.g. {"Subject": "marginalised"}."""
+        return {}

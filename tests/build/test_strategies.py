@@ -1,0 +1,170 @@
+"""Every strategy defines the same model: equal log densities where they must be equal, and
+posteriors that agree within Monte Carlo error."""
+
+import warnings
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import hglm
+from hglm.build.strategies import get_strategy
+from hglm.build.strategies.collapsed import collapse_rows
+from tests.conftest import FAST, toy_frame
+
+
+def _point_values(model, seed=0):
+    """A random point on the unconstrained space and the constrained values it implies."""
+    rng = np.random.default_rng(seed)
+    point = {k: rng.normal(scale=0.5, size=np.shape(v)) for k, v in model.initial_point().items()}
+    names = [v.name for v in model.free_RVs + model.deterministics]
+    outs = model.replace_rvs_by_values([model[n] for n in names])
+    fn = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore")
+    return point, dict(zip(names, fn(point)))
+
+
+def _marginal_potential(model, point, response):
+    out = model.replace_rvs_by_values([model[f"{response}_marginal"]])[0]
+    fn = model.compile_fn(out, inputs=model.value_vars, on_unused_input="ignore")
+    return float(fn(point))
+
+
+@pytest.mark.parametrize("formula", [
+    "y ~ x + (1 | g)",                       # q = 1 closed form
+    "y ~ x + (1 + x | g)",                   # q = 2 closed form
+    "y ~ x + (1 + x + z | g)",               # q = 3 batched Cholesky
+    "y ~ x + (1 | g) + (0 + x | g)",         # two blocks of one factor
+    "y ~ 1 + (1 | g)",
+])
+def test_marginal_density_is_the_dense_multivariate_normal(formula):
+    df = toy_frame(n_groups=6, per_group=5)
+    m = hglm.Model(formula, df, strategy="marginal")
+    model = m.pymc_model
+    point, values = _point_values(model)
+    design = m.design
+    V = values["sigma"] ** 2 * np.eye(design.n)
+    for block in design.blocks:
+        sd = values[f"sd_{block.label}"]
+        corr = np.eye(block.q)
+        if block.has_correlation:
+            rows, cols = np.tril_indices(block.q, -1)
+            corr[rows, cols] = corr[cols, rows] = values[f"cor_{block.label}"]
+        Zfull = np.zeros((design.n, block.n_levels * block.q))
+        for k in range(block.q):
+            Zfull[np.arange(design.n), block.index * block.q + k] = block.Z[:, k]
+        cov = np.kron(np.eye(block.n_levels), sd[:, None] * corr * sd[None, :])
+        V += Zfull @ cov @ Zfull.T
+    mean = design.X @ values["beta"]
+    expected = stats.multivariate_normal(mean, V).logpdf(design.y)
+    assert _marginal_potential(model, point, "y") == pytest.approx(expected, rel=1e-9)
+
+
+def test_marginal_with_a_crossed_factor_conditions_on_the_sampled_one():
+    df = toy_frame(n_groups=6, per_group=6)
+    m = hglm.Model("y ~ x + (1 | g) + (1 | h)", df, strategy="marginal", centered=False)
+    assert m.parameterization == {"strategy": "marginal", "g": "marginalised", "h": "non-centred"}
+    model = m.pymc_model
+    point, values = _point_values(model, seed=3)
+    d = m.design
+    g, h = d.blocks
+    mean = d.X @ values["beta"] + values["r_h"][h.index, 0]
+    V = values["sigma"] ** 2 * np.eye(d.n) + values["sd_g"][0] ** 2 * (g.index[:, None] == g.index[None, :])
+    expected = stats.multivariate_normal(mean, V).logpdf(d.y)
+    assert _marginal_potential(model, point, "y") == pytest.approx(expected, rel=1e-9)
+
+
+def _binary_frame(seed=0):
+    rng = np.random.default_rng(seed)
+    n = 400
+    df = pd.DataFrame({"g": pd.Categorical(rng.choice([f"g{i}" for i in range(8)], n)),
+                       "f": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+                       "t": rng.integers(0, 2, n)})
+    eta = -0.3 + 0.8 * (df.f == "b") + 0.5 * df.t + rng.normal(0, 0.7, 8)[df.g.cat.codes]
+    df["y"] = rng.binomial(1, 1 / (1 + np.exp(-eta)))
+    return df
+
+
+def test_collapsed_bernoulli_has_the_same_log_density():
+    df = _binary_frame()
+    kwargs = dict(family="bernoulli", centered=False)
+    collapsed = hglm.Model("y ~ f + t + (1 + t | g)", df, strategy="collapsed", **kwargs)
+    rowwise = hglm.Model("y ~ f + t + (1 + t | g)", df, strategy="indexed", **kwargs)
+    assert len(collapse_rows(collapsed.design)[0]) <= 8 * 3 * 2
+    assert get_strategy("auto", collapsed.design).name == "collapsed"
+    point, _ = _point_values(collapsed.pymc_model, seed=1)
+    a = collapsed.pymc_model.compile_logp()(point)
+    b = rowwise.pymc_model.compile_logp()(point)
+    assert a == pytest.approx(b, rel=1e-10)
+
+
+def test_strategy_refuses_a_family_it_cannot_fit():
+    with pytest.raises(ValueError, match="marginal.*gaussian"):
+        hglm.Model("count ~ x + (1 | g)", toy_frame(), family="poisson", strategy="marginal")
+    with pytest.raises(ValueError, match="collapsed.*binomial"):
+        hglm.Model("y ~ x + (1 | g)", toy_frame(), strategy="collapsed")
+    with pytest.raises(ValueError, match="unknown strategy"):
+        hglm.Model("y ~ x + (1 | g)", toy_frame(), strategy="fast")
+
+
+def test_auto_picks_marginal_for_gaussian_and_centring_follows_the_data(sleepstudy):
+    assert hglm.Model("Reaction ~ Days + (Days | Subject)", sleepstudy).parameterization == {
+        "strategy": "marginal", "Subject": "marginalised"}
+    # 10 rows per subject inform each subject's effects: centred when sampled and uncorrelated
+    m = hglm.Model("Reaction ~ Days + (Days || Subject)", sleepstudy, strategy="indexed")
+    assert m.parameterization["Subject"] == "centred"
+    assert "z_Subject" not in {v.name for v in m.pymc_model.free_RVs}
+    # correlated blocks stay non-centred (centred ones are much slower per gradient)
+    m = hglm.Model("Reaction ~ Days + (Days | Subject)", sleepstudy, strategy="indexed")
+    assert m.parameterization["Subject"] == "non-centred"
+    # broods nested in locations: centring either splits a weakly identified total
+    grouse = hglm.Model("TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)",
+                        hglm.datasets.load("grouseticks"), "poisson")
+    assert grouse.parameterization == {"strategy": "indexed", "BROOD": "non-centred",
+                                       "LOCATION": "non-centred"}
+    # two small counts per level say little about each level: non-centred
+    df = toy_frame(n_groups=15, per_group=2)
+    df["count"] = np.random.default_rng(0).poisson(0.3, size=30)
+    assert hglm.Model("count ~ 1 + (1 | g)", df, "poisson").parameterization == {
+        "strategy": "indexed", "g": "non-centred"}
+
+
+def _agree(a, b, names, n_mcse=4.0):
+    """Posterior means of ``names`` agree within n_mcse combined Monte Carlo standard errors."""
+    bad = []
+    for name in names:
+        ma, mb = a.posterior[name].mean(("chain", "draw")), b.posterior[name].mean(("chain", "draw"))
+        se = np.sqrt(az.mcse(a.posterior[[name]])[name] ** 2
+                     + az.mcse(b.posterior[[name]])[name] ** 2)
+        z = np.abs(ma - mb) / se
+        if float(z.max()) > n_mcse:
+            bad.append((name, float(z.max())))
+    return bad
+
+
+SETTINGS = dict(FAST, draws=1000, seed=5)
+
+
+CBPP = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
+
+
+@pytest.mark.parametrize("make, variants", [
+    (lambda s: hglm.Model("Reaction ~ Days + (Days | Subject)", s),
+     ({"strategy": "marginal"}, {"strategy": "indexed"})),
+    (lambda s: hglm.Model("y ~ f + t + (1 | g)", _binary_frame(), family="bernoulli"),
+     ({"strategy": "collapsed"}, {"strategy": "indexed"})),
+    (lambda s: hglm.Model(CBPP, hglm.datasets.load("cbpp"), family="binomial"),
+     ({"strategy": "indexed", "centered": True}, {"strategy": "indexed", "centered": False})),
+], ids=["gaussian-marginal", "bernoulli-collapsed", "binomial-centred"])
+def test_strategies_give_the_same_posterior(make, variants, sleepstudy):
+    fits = []
+    for kwargs in variants:
+        base = make(sleepstudy)
+        m = hglm.Model(base.formula, base.data, base.family, **kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits.append(m.fit(**SETTINGS).idata)
+    names = ["beta"] + [v for v in fits[0].posterior.data_vars
+                        if v.startswith(("sd_", "cor_", "sigma", "r_"))]
+    assert _agree(*fits, names) == []
