@@ -259,7 +259,8 @@ def _factor_index(frame: pd.DataFrame, factor: str) -> tuple[np.ndarray, tuple[s
     labels = factor_labels(frame, factor)
     first = frame[parts[0]]
     if len(parts) == 1 and isinstance(first.dtype, pd.CategoricalDtype):
-        order = [str(c) for c in first.cat.categories if c in set(first)]
+        used = np.unique(first.cat.codes[first.cat.codes >= 0])     # levels present, in order
+        order = [str(c) for c in first.cat.categories[used]]
     else:
         order = sorted(pd.unique(labels), key=natural_key)
     codes = pd.Categorical(labels, categories=order).codes.astype(np.int64)
