@@ -15,8 +15,8 @@ __all__ = ["SamplerSettings", "sample", "SAMPLERS"]
 #: sampler name -> the module it needs
 SAMPLERS = {"pymc": "pymc", "nutpie": "nutpie", "numpyro": "numpyro", "blackjax": "blackjax"}
 
-#: what ``sampler="auto"`` tries, fastest first (bench/RESULTS.md: numpyro with a warm JAX
-#: compilation cache beats PyMC's C backend and nutpie's numba compile on every benchmark)
+#: what ``sampler="auto"`` tries, in order: numpyro with a warm JAX cache beat PyMC's own
+#: sampler on sleepstudy and cbpp (bench/RESULTS.md); nutpie has yet to be measured warm
 AUTO_ORDER = ("numpyro", "pymc")
 
 
