@@ -27,7 +27,7 @@ import xarray as xr
 
 from hglm.build.posterior import covariance_cholesky, draws_matrix
 from hglm.build.strategies.base import BlockParams, FixedPart, Strategy
-from hglm.build.strategies.indexed import IndexedStrategy, block_contribution, group_effects
+from hglm.build.strategies.indexed import IndexedStrategy
 from hglm.design.matrices import Design, GroupBlock
 
 __all__ = ["MarginalStrategy", "marginal_factor"]
@@ -104,14 +104,21 @@ class MarginalStrategy(Strategy):
         chosen = [b for b in design.blocks if b.factor == factor]
         return chosen, [b for b in design.blocks if b.factor != factor]
 
+    def _integrated(self, design: Design):
+        """The integrated factor's blocks, the others, its terms Z (all blocks side by side),
+        level index, number of levels, and the response less the offset."""
+        chosen, outside = self.split(design)
+        Z = np.concatenate([b.Z for b in chosen], axis=1)
+        y = design.y - (design.offset if design.offset is not None else 0.0)
+        return chosen, outside, Z, chosen[0].index, chosen[0].n_levels, y
+
     def likelihood(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                    aux: dict) -> None:
-        chosen, _ = self.split(design)
-        inside = [p for p in blocks if p.block in chosen]
-        outside = [p for p in blocks if p.block not in chosen]
-        Z = np.concatenate([b.Z for b in chosen], axis=1)
-        index, G, Q, n = chosen[0].index, chosen[0].n_levels, Z.shape[1], design.n
-        y = design.y - (design.offset if design.offset is not None else 0.0)
+        chosen, _, Z, index, G, y = self._integrated(design)
+        labels = {b.label for b in chosen}
+        inside = [p for p in blocks if p.block.label in labels]
+        outside = [p for p in blocks if p.block.label not in labels]
+        Q, n = Z.shape[1], design.n
         L = pt.linalg.block_diag(*[p.scale_tril() for p in inside]) if len(inside) > 1 \
             else inside[0].scale_tril()
         if not outside:
@@ -122,10 +129,8 @@ class MarginalStrategy(Strategy):
                 if fixed.X.shape[1] else pt.as_tensor(s.Zty)
             ZtZ = s.ZtZ
         else:
-            resid = y - fixed.eta()
-            for params in outside:
-                centred = self.others.is_centred(design, params.block)
-                resid = resid - block_contribution(params.block, group_effects(params, centred))
+            # the other factors' effects stay sampled, placed as the indexed strategy does
+            resid = design.y - self.others.linear_predictor(design, fixed, outside)
             rtr = pt.sum(resid**2)
             Ztr = pt.zeros((G, Q))[index].inc(pt.as_tensor(Z) * resid[:, None])
             ZtZ = _cross(Z, index, G, Z)
@@ -140,12 +145,10 @@ class MarginalStrategy(Strategy):
         pm.Potential(f"{design.response_name}_marginal", loglik)
 
     def complete(self, idata, design: Design, seed: int | None = None) -> None:
-        chosen, outside = self.split(design)
+        chosen, outside, Z, index, G, y = self._integrated(design)
+        Q = Z.shape[1]
         post = idata.posterior
         rng = np.random.default_rng(seed)
-        Z = np.concatenate([b.Z for b in chosen], axis=1)
-        index, G, Q = chosen[0].index, chosen[0].n_levels, Z.shape[1]
-        y = design.y - (design.offset if design.offset is not None else 0.0)
         beta = draws_matrix(post, "beta") if design.fixed_names else np.zeros((1, 0))
         sigma2 = draws_matrix(post, "sigma") ** 2
         S = sigma2.shape[0]
