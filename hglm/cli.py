@@ -242,7 +242,7 @@ def _sweep(spec, fit, args, progressbar: bool = True):
     return hglm.prior_sweep(fit.model, {"spec": None, **variants}, draws=s.get("draws", 1000),
                             tune=s.get("tune", 1000), chains=s.get("chains", 4), seed=s["seed"],
                             sampler=s.get("sampler", "auto"),
-                            target_accept=s.get("target_accept", 0.9), progressbar=progressbar)
+                            target_accept=s.get("target_accept"), progressbar=progressbar)
 
 
 def _case_study(args) -> int:

@@ -106,11 +106,26 @@ class Model:
         """How each group's effects enter: marginalised, centred or non-centred (+ strategy)."""
         return {"strategy": self._strategy.name, **self._strategy.describe(self.design)}
 
+    @property
+    def default_target_accept(self) -> float:
+        """NUTS's target acceptance rate when ``fit`` is given none."""
+        return self._strategy.target_accept(self.design)
+
     def fit(self, draws: int = 1000, tune: int = 1000, chains: int = 4, seed: int | None = None,
-            sampler: str = "auto", target_accept: float = 0.9, progressbar: bool = True,
-            cores: int | None = None) -> Fit:
-        """Sample the posterior with NUTS; warns in plain words if the draws need a look."""
-        settings = SamplerSettings(draws, tune, chains, seed, sampler, target_accept, cores)
+            sampler: str = "auto", target_accept: float | None = None, progressbar: bool = True,
+            cores: int | None = None, mass_matrix: str = "auto") -> Fit:
+        """Sample the posterior with NUTS; warns in plain words if the draws need a look.
+
+        ``sampler``: ``"auto"`` (numpyro through hglm's JAX driver when installed, else
+        PyMC's), ``"pymc"``, ``"numpyro"``, ``"nutpie"`` or ``"blackjax"``.
+        ``mass_matrix``: ``"auto"`` (dense for up to 50 sampled parameters, else diagonal),
+        ``"diag"`` or ``"dense"``.  ``target_accept``: by default 0.9, or 0.95 where the
+        strategy knows the geometry needs it (``m.default_target_accept``).
+        """
+        if target_accept is None:
+            target_accept = self.default_target_accept
+        settings = SamplerSettings(draws, tune, chains, seed, sampler, target_accept, cores,
+                                   mass_matrix)
         idata, elapsed = sample(self.pymc_model, settings, progressbar)
         self._strategy.complete(idata, self.design, settings.seed)
         _observed_data(idata, self.design)

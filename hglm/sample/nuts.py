@@ -15,9 +15,17 @@ __all__ = ["SamplerSettings", "sample", "SAMPLERS"]
 #: sampler name -> the module it needs
 SAMPLERS = {"pymc": "pymc", "nutpie": "nutpie", "numpyro": "numpyro", "blackjax": "blackjax"}
 
-#: what ``sampler="auto"`` tries, in order: numpyro with a warm JAX cache beat PyMC's own
-#: sampler on sleepstudy and cbpp (bench/RESULTS.md); nutpie has yet to be measured warm
+#: what ``sampler="auto"`` tries, in order.  hglm's own JAX driver for numpyro's NUTS
+#: (:mod:`hglm.sample.jax_nuts`) fits sleepstudy in ~3 s with warm caches; nutpie spends
+#: ~9 s of every fit compiling its numba callbacks (not cached across processes), PyMC's
+#: sampler ~10 s (bench/RESULTS.md)
 AUTO_ORDER = ("numpyro", "pymc")
+
+#: free parameters up to which ``mass_matrix="auto"`` adapts a dense mass matrix: with
+#: 1000 warm-up draws a d x d covariance is well estimated for small d, and on the small
+#: posteriors left after marginalising (sleepstudy: 7) it doubles the effective draws
+DENSE_MAX = 50
+MASS_MATRICES = ("auto", "diag", "dense")
 
 
 def resolve_sampler(name: str) -> str:
@@ -25,25 +33,6 @@ def resolve_sampler(name: str) -> str:
     if name != "auto":
         return name
     return next(s for s in AUTO_ORDER if importlib.util.find_spec(SAMPLERS[s]) is not None)
-
-
-def configure_jax() -> None:
-    """Before JAX loads: one XLA device per core (chains run in parallel) and a persistent
-    compilation cache, so refitting a model of the same structure skips XLA's compile."""
-    import sys
-
-    if "jax" not in sys.modules and "xla_force_host_platform_device_count" not in \
-            os.environ.get("XLA_FLAGS", ""):
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                                   f" --xla_force_host_platform_device_count={os.cpu_count() or 1}")
-    import jax
-
-    if jax.config.jax_compilation_cache_dir is None:
-        cache = os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")),
-                             "hglm", "jax")
-        jax.config.update("jax_compilation_cache_dir", cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 @dataclass(frozen=True)
@@ -57,6 +46,7 @@ class SamplerSettings:
     sampler: str = "auto"
     target_accept: float = 0.9
     cores: int | None = None
+    mass_matrix: str = "auto"
 
     def __post_init__(self) -> None:
         for name in ("draws", "tune", "chains"):
@@ -65,6 +55,9 @@ class SamplerSettings:
                 raise ValueError(f"{name} must be a positive whole number, got {value!r}")
         if not 0 < self.target_accept < 1:
             raise ValueError(f"target_accept must lie in (0, 1), got {self.target_accept!r}")
+        if self.mass_matrix not in MASS_MATRICES:
+            raise ValueError(f"mass_matrix must be one of {', '.join(MASS_MATRICES)}, got "
+                             f"{self.mass_matrix!r}")
         object.__setattr__(self, "sampler", resolve_sampler(self.sampler))
         if self.sampler not in SAMPLERS:
             raise ValueError(f"unknown sampler {self.sampler!r}; choose one of "
@@ -81,12 +74,28 @@ class SamplerSettings:
         return asdict(self)
 
 
+def dense_mass(model: pm.Model, settings: SamplerSettings) -> bool:
+    """Whether to adapt a dense mass matrix (``"auto"``: up to :data:`DENSE_MAX` parameters)."""
+    if settings.mass_matrix != "auto":
+        return settings.mass_matrix == "dense"
+    size = sum(int(np.size(v)) for v in model.initial_point().values())
+    return size <= DENSE_MAX
+
+
 def sample(model: pm.Model, settings: SamplerSettings, progressbar: bool = True):
     """Run NUTS; returns InferenceData and the wall time in seconds.
 
-    The pointwise log-likelihood is left to :meth:`hglm.Fit.log_likelihood`, which computes
-    it on the user's rows whatever the strategy did to them.
+    numpyro runs through hglm's own JAX driver (:mod:`hglm.sample.jax_nuts`); the other
+    samplers through ``pm.sample``.  The pointwise log-likelihood is left to
+    :meth:`hglm.Fit.log_likelihood`, which computes it on the user's rows whatever the
+    strategy did to them.
     """
+    dense = dense_mass(model, settings)
+    if settings.sampler == "numpyro":
+        from hglm.sample.jax_nuts import sample_jax
+
+        return sample_jax(model, settings.draws, settings.tune, settings.chains, settings.seed,
+                          settings.target_accept, dense_mass=dense, progressbar=progressbar)
     kwargs = dict(
         draws=settings.draws, tune=settings.tune, chains=settings.chains,
         random_seed=settings.seed, target_accept=settings.target_accept,
@@ -96,10 +105,15 @@ def sample(model: pm.Model, settings: SamplerSettings, progressbar: bool = True)
     )
     if settings.sampler == "pymc":
         kwargs["cores"] = settings.cores or min(settings.chains, os.cpu_count() or 1)
+        kwargs["init"] = "jitter+adapt_full" if dense else "jitter+adapt_diag"
     else:
         kwargs["nuts_sampler"] = settings.sampler
-        if settings.sampler in ("numpyro", "blackjax"):
+        if settings.sampler == "blackjax":
+            from hglm.sample.jax_nuts import configure_jax
+
             configure_jax()
+        if settings.sampler == "nutpie" and dense:
+            kwargs["nuts_sampler_kwargs"] = {"low_rank_modified_mass_matrix": True}
     start = time.perf_counter()
     idata = pm.sample(**kwargs)
     return idata, time.perf_counter() - start

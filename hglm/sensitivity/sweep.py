@@ -106,7 +106,7 @@ def _backend(backend: str, client):
 
 
 def prior_sweep(model, variants: dict, draws: int = 1000, tune: int = 1000, chains: int = 4,
-                seed: int = 1, sampler: str = "pymc", target_accept: float = 0.9,
+                seed: int = 1, sampler: str = "pymc", target_accept: float | None = None,
                 backend: str = "local", client=None, n_jobs: int | None = None,
                 progressbar: bool = True) -> PriorSweep:
     """Refit ``model`` under each named prior variant.

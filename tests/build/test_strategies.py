@@ -115,14 +115,22 @@ def test_auto_picks_marginal_for_gaussian_and_centring_follows_the_data(sleepstu
     m = hglm.Model("Reaction ~ Days + (Days || Subject)", sleepstudy, strategy="indexed")
     assert m.parameterization["Subject"] == "centred"
     assert "z_Subject" not in {v.name for v in m.pymc_model.free_RVs}
+    # a random intercept alone is centred hierarchically, on the fixed intercept
+    m = hglm.Model("Reaction ~ Days + (1 | Subject)", sleepstudy, strategy="indexed")
+    assert m.parameterization["Subject"] == "hierarchically centred"
+    assert {"eta_Subject"} <= {v.name for v in m.pymc_model.free_RVs}
     # correlated blocks stay non-centred (centred ones are much slower per gradient)
     m = hglm.Model("Reaction ~ Days + (Days | Subject)", sleepstudy, strategy="indexed")
     assert m.parameterization["Subject"] == "non-centred"
-    # broods nested in locations: centring either splits a weakly identified total
+    # broods nested in locations: plain centring would split a weakly identified total, so
+    # broods are centred hierarchically (on year and their location's effect), locations,
+    # weakly informed, stay non-centred; the nesting raises the default target_accept
     grouse = hglm.Model("TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)",
                         hglm.datasets.load("grouseticks"), "poisson")
-    assert grouse.parameterization == {"strategy": "indexed", "BROOD": "non-centred",
+    assert grouse.parameterization == {"strategy": "indexed", "BROOD": "hierarchically centred",
                                        "LOCATION": "non-centred"}
+    assert grouse.default_target_accept == 0.95
+    assert hglm.Model("Reaction ~ Days + (Days | Subject)", sleepstudy).default_target_accept == 0.9
     # two small counts per level say little about each level: non-centred
     df = toy_frame(n_groups=15, per_group=2)
     df["count"] = np.random.default_rng(0).poisson(0.3, size=30)
@@ -149,6 +157,21 @@ SETTINGS = dict(FAST, draws=1000, seed=5)
 CBPP = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
 
 
+def _nested_counts(seed=0):
+    """Poisson counts, 4 rows per brood, 2-3 broods per location, a brood-level and a
+    row-level covariate: the grouseticks layout in small."""
+    rng = np.random.default_rng(seed)
+    loc = np.repeat(np.arange(10), rng.integers(2, 4, size=10))
+    brood = np.arange(len(loc))
+    year = rng.integers(0, 2, size=len(brood))
+    eta_b = 1.0 + 0.5 * year + rng.normal(0, 0.6, len(brood)) + rng.normal(0, 0.4, 10)[loc]
+    rows = np.repeat(brood, 4)
+    x = rng.normal(size=len(rows))
+    y = rng.poisson(np.exp(eta_b[rows] + 0.3 * x))
+    return pd.DataFrame({"y": y, "x": x, "year": year[rows].astype(float),
+                         "brood": pd.Categorical(rows), "loc": pd.Categorical(loc[rows])})
+
+
 @pytest.mark.parametrize("make, variants", [
     (lambda s: hglm.Model("Reaction ~ Days + (Days | Subject)", s),
      ({"strategy": "marginal"}, {"strategy": "indexed"})),
@@ -156,7 +179,10 @@ CBPP = "cbind(incidence, size - incidence) ~ period + (1 | herd)"
      ({"strategy": "collapsed"}, {"strategy": "indexed"})),
     (lambda s: hglm.Model(CBPP, hglm.datasets.load("cbpp"), family="binomial"),
      ({"strategy": "indexed", "centered": True}, {"strategy": "indexed", "centered": False})),
-], ids=["gaussian-marginal", "bernoulli-collapsed", "binomial-centred"])
+    (lambda s: hglm.Model("y ~ x + year + (1 | brood) + (1 | loc)", _nested_counts(),
+                          family="poisson"),
+     ({"strategy": "indexed"}, {"strategy": "indexed", "centered": False})),
+], ids=["gaussian-marginal", "bernoulli-collapsed", "binomial-centred", "poisson-hierarchical"])
 def test_strategies_give_the_same_posterior(make, variants, sleepstudy):
     fits = []
     for kwargs in variants:

@@ -19,7 +19,7 @@ import numpy as np
 
 from hglm.design.matrices import Design, GroupBlock
 
-__all__ = ["information_ratios", "prefers_centred", "nested", "THRESHOLD"]
+__all__ = ["information_ratios", "informed", "level_ratios", "prefers_centred", "nested", "THRESHOLD"]
 
 #: prior-to-likelihood variance ratio of the median level above which a block is centred
 THRESHOLD = 1.0
@@ -82,7 +82,7 @@ def _estimate(design: Design) -> dict[str, np.ndarray]:
     gaussian = design.family.response == "continuous"
     scale = float(np.var(z)) if gaussian else 1.0        # sigma^2, refined below
     effects = {b.label: np.zeros((b.n_levels, b.q)) for b in design.blocks}
-    ratios = {b.label: np.zeros(b.q) for b in design.blocks}
+    ratios = {b.label: np.zeros((b.n_levels, b.q)) for b in design.blocks}
     for _ in range(SWEEPS):
         for block in design.blocks:
             partial = z - sum((_contribution(o, effects[o.label]) for o in design.blocks
@@ -96,7 +96,8 @@ def _estimate(design: Design) -> dict[str, np.ndarray]:
             shrunk = np.zeros_like(est)
             shrunk[ok] = est[ok] * tau2 / (tau2 + sampling)
             effects[block.label] = shrunk
-            ratios[block.label] = np.median(tau2[None, :] / sampling, axis=0)
+            ratios[block.label] = np.full(est.shape, np.nan)    # nan: level not estimable
+            ratios[block.label][ok] = tau2[None, :] / sampling
         if gaussian:
             fitted = sum((_contribution(b, effects[b.label]) for b in design.blocks),
                          np.zeros_like(z))
@@ -106,7 +107,13 @@ def _estimate(design: Design) -> dict[str, np.ndarray]:
 
 def information_ratios(design: Design) -> dict[str, np.ndarray]:
     """Per block label and term, the median over levels of prior / likelihood variance."""
-    return dict(_ratios(design))
+    return {label: np.nanmedian(r, axis=0) for label, r in _ratios(design).items()}
+
+
+def level_ratios(design: Design, block: GroupBlock) -> np.ndarray:
+    """Per level and term, prior / likelihood variance (0 where a level has too few rows to
+    estimate it)."""
+    return np.nan_to_num(_ratios(design)[block.label])
 
 
 def nested(design: Design, block: GroupBlock) -> bool:
@@ -120,13 +127,18 @@ def nested(design: Design, block: GroupBlock) -> bool:
     return False
 
 
+def informed(design: Design, block: GroupBlock) -> bool:
+    """Whether the data inform every term of the typical level more than its prior does."""
+    return bool(np.all(information_ratios(design)[block.label] > THRESHOLD))
+
+
 def prefers_centred(design: Design, block: GroupBlock) -> bool:
     """Whether the data inform every term of the typical level more than its prior does.
 
     Nested factors stay non-centred: a centred inner factor and its outer factor share each
     group's total effect, and the split between them is weakly identified (grouseticks,
-    broods within locations: hundreds of divergences centred, a handful non-centred).
+    broods within locations: hundreds of divergences centred, a handful non-centred); a
+    nested random intercept is centred hierarchically instead
+    (:mod:`hglm.build.strategies.hierarchical`).
     """
-    if nested(design, block):
-        return False
-    return bool(np.all(_ratios(design)[block.label] > THRESHOLD))
+    return not nested(design, block) and informed(design, block)
