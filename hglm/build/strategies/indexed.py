@@ -51,13 +51,16 @@ class IndexedStrategy(Strategy):
         forced = self._forced(block)
         return prefers_centred(design, block) if forced is None else forced
 
-    def anchor(self, design: Design) -> GroupBlock | None:
-        """The random intercept to centre hierarchically: the one with the most levels among
-        those the data inform (or that ``centered`` forces)."""
+    def anchor(self, design: Design, sampled: list[GroupBlock] | None = None
+               ) -> GroupBlock | None:
+        """The random intercept to centre hierarchically: of the ``sampled`` blocks (default:
+        all), the one with the most levels among those the data inform (or that
+        ``centered`` forces)."""
         def wanted(block):
             forced = self._forced(block)
             return informed(design, block) if forced is None else forced
-        candidates = [b for b in design.blocks if is_intercept_only(b) and wanted(b)]
+        candidates = [b for b in (design.blocks if sampled is None else sampled)
+                      if is_intercept_only(b) and wanted(b)]
         return max(candidates, key=lambda b: b.n_levels, default=None)
 
     def likelihood(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
@@ -69,8 +72,8 @@ class IndexedStrategy(Strategy):
     def linear_predictor(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                          rows: np.ndarray | None = None):
         """Fixed part + offset + group effects, for all rows or the given ``rows``."""
-        anchor = self.anchor(design)
-        if anchor is None or anchor.label not in {p.block.label for p in blocks}:
+        anchor = self.anchor(design, [p.block for p in blocks])
+        if anchor is None:
             eta, rest = fixed.eta(rows), blocks
         else:
             eta, rest = self._hierarchical(design, fixed, blocks, anchor, rows)
@@ -117,11 +120,13 @@ class IndexedStrategy(Strategy):
         ratio = level_ratios(design, anchor)[:, 0]
         return ratio / (1.0 + ratio)
 
-    def describe(self, design: Design) -> dict[str, str]:
-        anchor = self.anchor(design)
+    def describe(self, design: Design, sampled: list[GroupBlock] | None = None
+                 ) -> dict[str, str]:
+        sampled = design.blocks if sampled is None else sampled
+        anchor = self.anchor(design, sampled)
         return {b.label: "hierarchically centred" if b is anchor else
                 "centred" if self.is_centred(design, b) else "non-centred"
-                for b in design.blocks}
+                for b in sampled}
 
 
 def _partially_centred(block: GroupBlock, mean, sd, weight: np.ndarray):

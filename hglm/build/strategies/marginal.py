@@ -193,6 +193,5 @@ class MarginalStrategy(Strategy):
     def describe(self, design: Design) -> dict[str, str]:
         chosen, outside = self.split(design)
         out = {b.label: "marginalised" for b in chosen}
-        out.update({b.label: v for b, v in zip(outside, [
-            "centred" if self.others.is_centred(design, b) else "non-centred" for b in outside])})
+        out.update(self.others.describe(design, outside))
         return out
