@@ -123,13 +123,23 @@ def test_auto_picks_marginal_for_gaussian_and_centring_follows_the_data(sleepstu
     m = hglm.Model("Reaction ~ Days + (Days | Subject)", sleepstudy, strategy="indexed")
     assert m.parameterization["Subject"] == "non-centred"
     # broods nested in locations: plain centring would split a weakly identified total, so
-    # broods are centred hierarchically (on year and their location's effect), locations,
-    # weakly informed, stay non-centred; the nesting raises the default target_accept
-    grouse = hglm.Model("TICKS ~ YEAR + (1 | BROOD) + (1 | LOCATION)",
+    # both tiers are centred hierarchically, broods on their year and location, locations on
+    # the intercept and altitude; the nesting raises the default target_accept
+    grouse = hglm.Model("TICKS ~ YEAR + scale(HEIGHT) + (1 | BROOD) + (1 | LOCATION)",
                         hglm.datasets.load("grouseticks"), "poisson")
     assert grouse.parameterization == {"strategy": "indexed", "BROOD": "hierarchically centred",
-                                       "LOCATION": "non-centred"}
+                                       "LOCATION": "hierarchically centred"}
     assert grouse.default_target_accept == 0.95
+    strategy = grouse._strategy
+    p = strategy.plan(grouse.design, grouse.design.X, grouse.design.blocks[0],
+                      grouse.design.blocks)
+    names = np.array(grouse.design.fixed_names)
+    assert [t.block.label for t in p.tiers] == ["BROOD", "LOCATION"]
+    assert set(names[p.tiers[0].columns]) == {"YEAR[96]", "YEAR[97]"}
+    assert set(names[p.tiers[1].columns]) == {"Intercept", "scale(HEIGHT)"}
+    # broods are well informed by their counts, locations (about two broods each) barely
+    brood_w, location_w = strategy._weights(grouse.design, p)
+    assert np.median(brood_w) > 0.6 and np.median(location_w) < 0.3
     assert hglm.Model("Reaction ~ Days + (Days | Subject)", sleepstudy).default_target_accept == 0.9
     # two small counts per level say little about each level: non-centred
     df = toy_frame(n_groups=15, per_group=2)

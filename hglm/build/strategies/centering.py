@@ -19,7 +19,7 @@ import numpy as np
 
 from hglm.design.matrices import Design, GroupBlock
 
-__all__ = ["information_ratios", "informed", "level_ratios", "prefers_centred", "nested", "THRESHOLD"]
+__all__ = ["information_ratios", "informed", "level_ratios", "chain_ratios", "prefers_centred", "nested", "THRESHOLD"]
 
 #: prior-to-likelihood variance ratio of the median level above which a block is centred
 THRESHOLD = 1.0
@@ -72,13 +72,19 @@ def _ratios(design: Design) -> dict[str, np.ndarray]:
     return _CACHE[id(design)][1]
 
 
-def _estimate(design: Design) -> dict[str, np.ndarray]:
+def _residual(design: Design) -> tuple[np.ndarray, np.ndarray]:
+    """Working response less the offset and a weighted least-squares fit of the fixed part."""
     z, w = _working(design)
     if design.offset is not None:
         z = z - design.offset
     if design.X.shape[1]:
         sw = np.sqrt(w)
         z = z - design.X @ np.linalg.lstsq(design.X * sw[:, None], z * sw, rcond=None)[0]
+    return z, w
+
+
+def _estimate(design: Design) -> dict[str, np.ndarray]:
+    z, w = _residual(design)
     gaussian = design.family.response == "continuous"
     scale = float(np.var(z)) if gaussian else 1.0        # sigma^2, refined below
     effects = {b.label: np.zeros((b.n_levels, b.q)) for b in design.blocks}
@@ -114,6 +120,43 @@ def level_ratios(design: Design, block: GroupBlock) -> np.ndarray:
     """Per level and term, prior / likelihood variance (0 where a level has too few rows to
     estimate it)."""
     return np.nan_to_num(_ratios(design)[block.label])
+
+
+def chain_ratios(design: Design, chain: list[GroupBlock], ups: list[np.ndarray]
+                 ) -> list[np.ndarray]:
+    """Per level of each tier of a chain of nested random intercepts (finest first; ``ups``
+    maps each tier's levels to the next one's), prior / likelihood variance.
+
+    Backfitting cannot split variation between nested factors (the inner one claims it
+    all), so here the tiers are estimated bottom-up: the finest tier's level means and their
+    sampling variances, then each tier out from the precision-weighted means of the levels
+    inside it, each variance by the method of moments on the within-group spread.
+    """
+    z, w = _residual(design)
+    index = chain[0].index
+    W = np.bincount(index, w, minlength=chain[0].n_levels)
+    est = np.bincount(index, w * z, minlength=chain[0].n_levels) / np.maximum(W, 1e-300)
+    scale = 1.0
+    if design.family.response == "continuous":
+        scale = float(np.sum(w * (z - est[index]) ** 2) / max(len(z) - chain[0].n_levels, 1))
+    var = scale / np.maximum(W, 1e-300)
+    ratios = []
+    for up, outer in zip(ups + [None], chain[1:] + [None]):
+        if up is None:
+            tau2 = max(float(np.var(est, ddof=1) - np.mean(var)), 1e-12) if len(est) > 2 else 0
+            ratios.append(tau2 / var)
+            break
+        size = np.bincount(up, minlength=outer.n_levels)
+        prec = 1.0 / var
+        means = np.bincount(up, prec * est, outer.n_levels) / np.bincount(up, prec, outer.n_levels)
+        dev = (est - means[up]) ** 2
+        dof = max(int(np.sum(size - 1)), 1)
+        tau2 = max(float(np.sum(dev) / dof - np.mean(var)), 1e-12)
+        ratios.append(tau2 / var)
+        prec = 1.0 / (tau2 + var)
+        est = np.bincount(up, prec * est, outer.n_levels) / np.bincount(up, prec, outer.n_levels)
+        var = 1.0 / np.bincount(up, prec, outer.n_levels)
+    return ratios
 
 
 def nested(design: Design, block: GroupBlock) -> bool:

@@ -16,8 +16,11 @@ location-level altitude) is the textbook case.
 
 A block qualifies when it is a random intercept ``(1 | g)`` and the data inform its levels
 more than the prior does (:func:`hglm.build.strategies.centering.information_ratios`); of
-those, the one with the most levels becomes the anchor.  Its mean absorbs the fixed columns
-constant within its levels and the random intercepts of factors it is nested in.
+those, the one with the most levels becomes the anchor.  The random intercepts it is nested
+in form a chain of tiers (lecturers in departments, broods in locations), each tier's level
+predictors centred on the next tier out; a fixed column constant within a tier's levels
+(the intercept, a brood's year, a location's altitude) is carried by the outermost such tier.
+Every tier is centred level by level only as far as the data inform it (partial centring).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import numpy as np
 
 from hglm.design.matrices import Design, GroupBlock
 
-__all__ = ["Plan", "plan", "is_intercept_only", "nested_in"]
+__all__ = ["Plan", "Tier", "plan", "is_intercept_only", "nested_in"]
 
 
 def is_intercept_only(block: GroupBlock) -> bool:
@@ -45,28 +48,67 @@ def nested_in(inner: GroupBlock, outer: GroupBlock) -> np.ndarray | None:
 
 
 @dataclass(frozen=True)
+class Tier:
+    """One level of the chain: a random intercept whose levels' linear predictors are
+    sampled, centred on the fixed columns it carries and on the next tier out."""
+
+    block: GroupBlock
+    columns: np.ndarray            # (k,) bool: fixed columns carried by this tier's means
+    level_X: np.ndarray            # (levels, k) the design's values at each level
+    up: np.ndarray | None          # level -> level of the next tier out; None: outermost
+
+
+@dataclass(frozen=True)
 class Plan:
-    """How the anchor's per-level linear predictor is assembled."""
+    """The chain of nested random intercepts, the anchor (finest) first, and the other
+    intercepts the anchor is nested in but which do not nest in the chain (added to the
+    anchor's mean as plain effects)."""
 
-    anchor: GroupBlock
-    level_X: np.ndarray            # (levels, k) fixed columns, zero where not absorbed
-    absorbed_columns: np.ndarray   # (k,) bool: fixed columns carried by the level means
-    outer: tuple[tuple[GroupBlock, np.ndarray], ...]   # absorbed blocks and level maps
+    tiers: tuple[Tier, ...]
+    others: tuple[tuple[GroupBlock, np.ndarray], ...]
+
+    @property
+    def anchor(self) -> GroupBlock:
+        return self.tiers[0].block
+
+    @property
+    def absorbed_columns(self) -> np.ndarray:
+        return np.logical_or.reduce([t.columns for t in self.tiers])
 
 
-def plan(design: Design, X: np.ndarray, anchor: GroupBlock) -> Plan:
-    """Which fixed columns (of the sampler's design ``X``) and which outer random
-    intercepts the anchor's level means absorb."""
-    G, index = anchor.n_levels, anchor.index
-    first = np.zeros(G, dtype=int)
-    first[index[::-1]] = np.arange(len(index))[::-1]       # a row of each level
-    level_X = X[first]
-    constant = np.all(X == level_X[index], axis=0) if X.shape[1] else np.zeros(0, bool)
+def _level_rows(block: GroupBlock) -> np.ndarray:
+    first = np.zeros(block.n_levels, dtype=int)
+    first[block.index[::-1]] = np.arange(len(block.index))[::-1]     # a row of each level
+    return first
+
+
+def _constant(X: np.ndarray, block: GroupBlock) -> np.ndarray:
+    if not X.shape[1]:
+        return np.zeros(0, dtype=bool)
+    return np.all(X == X[_level_rows(block)][block.index], axis=0)
+
+
+def plan(design: Design, X: np.ndarray, anchor: GroupBlock,
+         sampled: list[GroupBlock] | None = None) -> Plan:
+    """The chain from ``anchor`` outwards through the ``sampled`` random intercepts it is
+    nested in, and which fixed columns (of the sampler's design ``X``) each tier carries:
+    a column constant within a tier's levels goes to the outermost such tier."""
     outer = []
-    for block in design.blocks:
-        if block is anchor or not is_intercept_only(block):
+    for block in (design.blocks if sampled is None else sampled):
+        if block is anchor or block.factor == anchor.factor or not is_intercept_only(block):
             continue
         mapping = nested_in(anchor, block)
-        if mapping is not None and block.factor != anchor.factor:
+        if mapping is not None:
             outer.append((block, mapping))
-    return Plan(anchor, np.where(constant, level_X, 0.0), constant, tuple(outer))
+    chain, ups, others = [anchor], [], []
+    for block, mapping in sorted(outer, key=lambda bm: -bm[0].n_levels):
+        up = nested_in(chain[-1], block)
+        if up is not None and block.n_levels < chain[-1].n_levels:
+            chain.append(block)
+            ups.append(up)
+        else:
+            others.append((block, mapping))
+    constant = [_constant(X, b) for b in chain] + [np.zeros(X.shape[1], dtype=bool)]
+    tiers = tuple(Tier(b, constant[i] & ~constant[i + 1], X[_level_rows(b)],
+                       ups[i] if i < len(ups) else None) for i, b in enumerate(chain))
+    return Plan(tiers, tuple(others))

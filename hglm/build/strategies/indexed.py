@@ -9,7 +9,9 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from hglm.build.strategies.base import BlockParams, FixedPart, Strategy
-from hglm.build.strategies.centering import informed, level_ratios, prefers_centred
+from hglm.build.strategies import hierarchical
+from hglm.build.strategies.centering import (chain_ratios, informed, level_ratios,
+                                             prefers_centred)
 from hglm.build.strategies.hierarchical import is_intercept_only
 from hglm.build.strategies.hierarchical import plan as hierarchical_plan
 from hglm.design.matrices import Design, GroupBlock
@@ -86,45 +88,60 @@ class IndexedStrategy(Strategy):
 
     def _hierarchical(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                       anchor: GroupBlock, rows: np.ndarray | None):
-        """``eta_<anchor>`` per level (centred on the fixed part and outer intercepts
-        constant within it), the rows' fixed part that varies within levels, and the blocks
-        left for the caller."""
-        p = hierarchical_plan(design, fixed.X, anchor)
+        """Per-level linear predictors of the chain's tiers, outermost first, each centred
+        (partially) on the fixed columns it carries and the next tier out; returns the
+        rows' linear predictor without the other blocks, and those blocks."""
+        p = self.plan(design, fixed.X, anchor, [params.block for params in blocks])
         by_label = {params.block.label: params for params in blocks}
-        outer = [(b, m) for b, m in p.outer if b.label in by_label]
-        taken = {anchor.label} | {b.label for b, _ in outer}
-        mean = pt.zeros(anchor.n_levels)
-        if p.absorbed_columns.any():
-            cols = np.flatnonzero(p.absorbed_columns)
-            mean = mean + pt.as_tensor(p.level_X[:, cols]) @ fixed.coef[cols]
-        for block, mapping in outer:
-            r = group_effects(by_label[block.label], self.is_centred(design, block))
-            mean = mean + r[mapping, 0]
-        level_eta = _partially_centred(anchor, mean, by_label[anchor.label].sd[0],
-                                       self._weights(design, anchor))
-        pm.Deterministic(f"r_{anchor.label}", (level_eta - mean)[:, None],
-                         dims=(anchor.label, f"{anchor.label}__term"))
+        weights = self._weights(design, p)
+        upper = None
+        for tier, weight in reversed(list(zip(p.tiers, weights))):
+            block = tier.block
+            mean = pt.zeros(block.n_levels)
+            if tier.columns.any():
+                cols = np.flatnonzero(tier.columns)
+                mean = mean + pt.as_tensor(tier.level_X[:, cols]) @ fixed.coef[cols]
+            if upper is not None:
+                mean = mean + upper[tier.up]
+            if block is anchor:
+                for other, mapping in p.others:
+                    r = group_effects(by_label[other.label], self.is_centred(design, other))
+                    mean = mean + r[mapping, 0]
+            upper = _partially_centred(block, mean, by_label[block.label].sd[0], weight)
+            pm.Deterministic(f"r_{block.label}", (upper - mean)[:, None],
+                             dims=(block.label, f"{block.label}__term"))
         index = anchor.index if rows is None else anchor.index[rows]
-        eta = level_eta[index]
+        eta = upper[index]
         varying = np.flatnonzero(~p.absorbed_columns)
         if varying.size:
             X = fixed.X[:, varying] if rows is None else fixed.X[rows][:, varying]
             eta = eta + pt.as_tensor(X) @ fixed.coef[varying]
+        taken = {t.block.label for t in p.tiers} | {b.label for b, _ in p.others}
         return eta, [params for params in blocks if params.block.label not in taken]
 
-    def _weights(self, design: Design, anchor: GroupBlock) -> np.ndarray:
-        """Per level, how far to centre it: ratio / (1 + ratio) of prior to likelihood
-        variance; forcing ``centered=True`` centres every level fully."""
-        if self._forced(anchor):
-            return np.ones(anchor.n_levels)
-        ratio = level_ratios(design, anchor)[:, 0]
-        return ratio / (1.0 + ratio)
+    @staticmethod
+    def plan(design: Design, X: np.ndarray, anchor: GroupBlock,
+             sampled: list[GroupBlock]) -> "hierarchical.Plan":
+        return hierarchical_plan(design, X, anchor, sampled)
+
+    def _weights(self, design: Design, p: "hierarchical.Plan") -> list[np.ndarray]:
+        """Per tier and level, how far to centre it: ratio / (1 + ratio) of prior to
+        likelihood variance; ``centered=True`` for a tier's group centres it fully."""
+        if len(p.tiers) == 1:
+            ratios = [level_ratios(design, p.anchor)[:, 0]]
+        else:
+            ratios = chain_ratios(design, [t.block for t in p.tiers],
+                                  [t.up for t in p.tiers[:-1]])
+        return [np.ones(t.block.n_levels) if self._forced(t.block) else r / (1.0 + r)
+                for t, r in zip(p.tiers, ratios)]
 
     def describe(self, design: Design, sampled: list[GroupBlock] | None = None
                  ) -> dict[str, str]:
         sampled = design.blocks if sampled is None else sampled
         anchor = self.anchor(design, sampled)
-        return {b.label: "hierarchically centred" if b is anchor else
+        tiers = set() if anchor is None else \
+            {t.block.label for t in hierarchical_plan(design, design.X, anchor, sampled).tiers}
+        return {b.label: "hierarchically centred" if b.label in tiers else
                 "centred" if self.is_centred(design, b) else "non-centred"
                 for b in sampled}
 
