@@ -29,9 +29,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Model"]
 
-#: draws x rows up to which ``fit()`` stores the pointwise log-likelihood at once (~400 MB);
-#: beyond, ``Fit.log_likelihood()`` computes it when LOO or sensitivity asks
-LOG_LIKELIHOOD_EAGER = 5e7
+#: draws x rows up to which ``fit()`` stores the pointwise log-likelihood at once (80 MB,
+#: under a second); beyond, ``Fit.log_likelihood()`` computes it when LOO, sensitivity or
+#: saving asks (PyMC and Bambi leave it out by default too)
+LOG_LIKELIHOOD_EAGER = 1e7
 
 
 def _observed_data(idata, design: Design) -> None:

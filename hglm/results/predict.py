@@ -53,7 +53,9 @@ def linear_predictor(design: Design, posterior, newdata: pd.DataFrame | None = N
             z = rng.standard_normal((r.shape[0], n_new, block.q))
             r = np.concatenate([r, np.einsum("sij,snj->sni", chol, z)], axis=1)
             idx = np.where(unseen, r.shape[1] - n_new + (-idx - 1), idx)
-        eta = eta + np.einsum("snk,nk->sn", r[:, idx, :], Z)
+        for k in range(Z.shape[1]):       # term by term: no (draws, rows, q) temporary
+            term = r[:, :, k][:, idx]
+            eta = eta + (term if np.all(Z[:, k] == 1.0) else term * Z[:, k])
     return eta
 
 

@@ -155,9 +155,15 @@ class Family:
 def _logpdf_numpy(family: "Family", y, eta, aux, trials):
     from scipy import stats
 
+    from scipy.special import gammaln
+
     mu = family.inverse_link_numpy(eta)
     if family.name == "gaussian":
-        return stats.norm.logpdf(y, mu, aux["sigma"])
+        # written out: scipy's generic logpdf is ~5x slower on (draws x rows) arrays
+        sigma = np.asarray(aux["sigma"])
+        return -0.5 * ((y - mu) / sigma) ** 2 - np.log(sigma) - 0.5 * np.log(2 * np.pi)
+    if family.name == "poisson" and family.link == "log":
+        return y * eta - mu - gammaln(y + 1.0)
     if family.name == "poisson":
         return stats.poisson.logpmf(y, mu)
     if family.name == "negbinomial":
