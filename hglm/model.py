@@ -149,7 +149,8 @@ class Model:
         from hglm.results.predict import predict_draws
 
         # indexed: the forward sampler needs the group effects as variables
-        fresh = build_model(self.design, self.prior_set, "indexed", self.centered)
+        # non-centred: the same prior, written so that every variable can be drawn forwards
+        fresh = build_model(self.design, self.prior_set, "indexed", False)
         names = [v.name for v in fresh.free_RVs + fresh.deterministics]
         idata = pm.sample_prior_predictive(draws=draws, model=fresh, var_names=names,
                                            random_seed=seed)

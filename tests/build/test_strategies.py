@@ -189,10 +189,13 @@ def _nested_counts(seed=0):
      ({"strategy": "collapsed"}, {"strategy": "indexed"})),
     (lambda s: hglm.Model(CBPP, hglm.datasets.load("cbpp"), family="binomial"),
      ({"strategy": "indexed", "centered": True}, {"strategy": "indexed", "centered": False})),
+    (lambda s: hglm.Model("Reaction ~ Days + (Days | Subject)", s),
+     ({"strategy": "indexed", "centered": True}, {"strategy": "indexed", "centered": False})),
     (lambda s: hglm.Model("y ~ x + year + (1 | brood) + (1 | loc)", _nested_counts(),
                           family="poisson"),
      ({"strategy": "indexed"}, {"strategy": "indexed", "centered": False})),
-], ids=["gaussian-marginal", "bernoulli-collapsed", "binomial-centred", "poisson-hierarchical"])
+], ids=["gaussian-marginal", "bernoulli-collapsed", "binomial-centred", "gaussian-centred-corr",
+        "poisson-hierarchical"])
 def test_strategies_give_the_same_posterior(make, variants, sleepstudy):
     fits = []
     for kwargs in variants:
@@ -204,3 +207,18 @@ def test_strategies_give_the_same_posterior(make, variants, sleepstudy):
     names = ["beta"] + [v for v in fits[0].posterior.data_vars
                         if v.startswith(("sd_", "cor_", "sigma", "r_"))]
     assert _agree(*fits, names) == []
+
+
+def test_centred_correlated_density_is_the_multivariate_normal():
+    m = hglm.Model("y ~ x + (1 + x + z | g)", toy_frame(), strategy="indexed", centered=True)
+    model = m.pymc_model
+    point, values = _point_values(model, seed=3)
+    out = model.replace_rvs_by_values([model["r_g_prior"]])[0]
+    got = float(model.compile_fn(out, inputs=model.value_vars, on_unused_input="ignore")(point))
+    sd, cor = values["sd_g"], values["cor_g"]
+    corr = np.eye(3)
+    rows, cols = np.tril_indices(3, -1)
+    corr[rows, cols] = corr[cols, rows] = cor
+    cov = sd[:, None] * corr * sd[None, :]
+    expected = stats.multivariate_normal(np.zeros(3), cov).logpdf(values["r_g"]).sum()
+    np.testing.assert_allclose(got, expected, rtol=1e-10)

@@ -29,9 +29,8 @@ class IndexedStrategy(Strategy):
     centered : bool or mapping, optional
         Force the parameterisation: ``True``/``False`` for every block, or a mapping
         ``{group label: bool}`` for some; blocks not named are chosen from the data.
-        ``True`` on a random intercept centres it hierarchically.  Correlated blocks are
-        always non-centred (centred ones cost 8-20x more per gradient in PyMC's C backend,
-        measured on sleepstudy).
+        ``True`` on a random intercept centres it hierarchically; correlated blocks are
+        centred only when asked.
     """
 
     name = "indexed"
@@ -47,10 +46,13 @@ class IndexedStrategy(Strategy):
         return None
 
     def is_centred(self, design: Design, block: GroupBlock) -> bool:
-        """Plain centring (for blocks other than the hierarchical anchor)."""
-        if block.has_correlation:
-            return False
+        """Plain centring (for blocks other than the hierarchical anchor).  Correlated
+        blocks are centred only on request: centred on zero, well-informed levels leave a
+        ridge between the fixed effects and all levels' effects (poisson, 2,000 groups of
+        100 rows: 63 leapfrog steps per draw, bulk ESS 86 of 800 for the intercept)."""
         forced = self._forced(block)
+        if forced is None and block.has_correlation:
+            return False
         return prefers_centred(design, block) if forced is None else forced
 
     def anchor(self, design: Design, sampled: list[GroupBlock] | None = None
@@ -158,6 +160,32 @@ def _partially_centred(block: GroupBlock, mean, sd, weight: np.ndarray):
     return mean + sd ** (1.0 - w) * (tilde - w * mean)
 
 
+def _centred_correlated(params: BlockParams, dims: tuple[str, str]):
+    """``r_<group> ~ MvNormal(0, diag(sd) C diag(sd))`` with its density written out.
+
+    pm.MvNormal solves one q x q system per level (4.4 ms per gradient against 1.9 ms
+    non-centred for 2,000 levels under JAX; 8-20x slower in PyMC's C backend); forward
+    substitution with the shared Cholesky factor, column by column, is elementwise work.
+    The effects are a free (flat) variable plus this density as a potential, so the prior
+    predictive is drawn from the non-centred form of the same model.
+    """
+    block, sd, L = params.block, params.sd, params.corr_chol
+    r = pm.Flat(f"r_{block.label}", dims=dims)
+    u = r / sd
+    v = []
+    for k in range(block.q):
+        acc = u[:, k]
+        for j in range(k):
+            acc = acc - L[k, j] * v[j]
+        v.append(acc / L[k, k])
+    G = block.n_levels
+    logp = (-0.5 * sum(pt.sum(vk**2) for vk in v)
+            - G * (pt.sum(pt.log(sd)) + pt.sum(pt.log(pt.diagonal(L))))
+            - 0.5 * G * block.q * np.log(2 * np.pi))
+    pm.Potential(f"r_{block.label}_prior", logp)
+    return r
+
+
 def group_effects(params: BlockParams, centred: bool):
     """``r_<group>`` (levels x terms): a free variable when centred, else from ``z_<group>``."""
     block = params.block
@@ -165,10 +193,7 @@ def group_effects(params: BlockParams, centred: bool):
     if centred:
         if params.corr_chol is None:
             return pm.Normal(f"r_{block.label}", 0.0, params.sd, dims=dims)
-        # correlated centred effects measured 8-20x slower per gradient in PyMC's C
-        # backend (MvNormal or a hand-written triangular solve); they stay non-centred
-        raise ValueError(f"centred effects need an uncorrelated block; {block.label!r} has "
-                         f"correlations (use || or centered=False)")
+        return _centred_correlated(params, dims)
     z = pm.Normal(f"z_{block.label}", 0.0, 1.0, dims=dims)
     r = z * params.sd if params.corr_chol is None else (z @ params.corr_chol.T) * params.sd
     return pm.Deterministic(f"r_{block.label}", r, dims=dims)
