@@ -27,7 +27,7 @@ COMPONENTS = {
 
 def prior_variables(model) -> list:
     """The free variables whose priors a user sets: not the group effects (z or centred r)."""
-    offsets = {f"{p}_{b.label}" for b in model.design.blocks for p in ("z", "r", "eta")}
+    offsets = {f"{p}_{b.label}" for b in model.design.blocks for p in ("z", "r", "eta", "c")}
     return [rv for rv in model.pymc_model.free_RVs if rv.name not in offsets]
 
 

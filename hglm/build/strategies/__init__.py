@@ -10,10 +10,13 @@ differ in speed and geometry:
 * ``marginal``: gaussian models with the random effects of one factor integrated out exactly
   (per-group Woodbury algebra on sufficient statistics); the effects are drawn afterwards from
   their exact conditional, so ``ranef()`` and predictions stay complete;
-* ``collapsed``: binomial/bernoulli rows with identical covariates and groups summed to counts.
+* ``collapsed``: binomial/bernoulli rows with identical covariates and groups summed to counts;
+* ``padded``: the indexed model with rows laid out per level of the largest factor, so its
+  effects broadcast instead of being gathered (large, balanced non-gaussian data).
 
 ``strategy="auto"`` picks marginal for gaussian identity-link models, collapsed where
-collapsing removes at least a quarter of the rows, indexed otherwise.
+collapsing removes at least a quarter of the rows, padded for non-gaussian data of 20,000
+rows or more whose levels are balanced enough, indexed otherwise.
 """
 
 from collections.abc import Mapping
@@ -22,13 +25,15 @@ from hglm.build.strategies.base import BlockParams, FixedPart, Strategy
 from hglm.build.strategies.collapsed import CollapsedStrategy
 from hglm.build.strategies.indexed import IndexedStrategy
 from hglm.build.strategies.marginal import MarginalStrategy
+from hglm.build.strategies.padded import PaddedStrategy
 from hglm.design.matrices import Design
 
 __all__ = ["BlockParams", "FixedPart", "Strategy", "IndexedStrategy", "MarginalStrategy",
-           "CollapsedStrategy", "get_strategy", "STRATEGIES"]
+           "CollapsedStrategy", "PaddedStrategy", "get_strategy", "STRATEGIES"]
 
 STRATEGIES: dict[str, type[Strategy]] = {
-    "indexed": IndexedStrategy, "marginal": MarginalStrategy, "collapsed": CollapsedStrategy}
+    "indexed": IndexedStrategy, "marginal": MarginalStrategy, "collapsed": CollapsedStrategy,
+    "padded": PaddedStrategy}
 
 
 def get_strategy(strategy: "str | Strategy", design: Design,
@@ -37,7 +42,8 @@ def get_strategy(strategy: "str | Strategy", design: Design,
     if isinstance(strategy, Strategy):
         chosen = strategy
     elif strategy == "auto":
-        candidates = [MarginalStrategy(centered), CollapsedStrategy(centered)]
+        candidates = [MarginalStrategy(centered), CollapsedStrategy(centered),
+                      PaddedStrategy(centered)]
         chosen = next((s for s in candidates if s.worthwhile(design)), IndexedStrategy(centered))
     elif strategy in STRATEGIES:
         chosen = STRATEGIES[strategy](centered)

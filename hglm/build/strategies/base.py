@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytensor.tensor as pt
 
+from hglm.build.strategies.layout import select
 from hglm.design.matrices import Design, GroupBlock
 
 __all__ = ["BlockParams", "FixedPart", "Strategy"]
@@ -24,8 +25,8 @@ class FixedPart:
     X: np.ndarray                  # N x k
     coef: object                   # (k,) PyTensor vector
 
-    def eta(self, rows: np.ndarray | None = None):
-        X = self.X if rows is None else self.X[rows]
+    def eta(self, rows=None):
+        X = select(self.X, rows)
         if X.shape[1] == 0:
             return pt.zeros(X.shape[0])
         return pt.as_tensor(X) @ self.coef

@@ -1,0 +1,70 @@
+"""Rows laid out per level of the largest factor, so its effects broadcast (big GLMMs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from hglm.build.strategies.base import BlockParams, FixedPart
+from hglm.build.strategies.indexed import IndexedStrategy
+from hglm.build.strategies.layout import PaddedRows
+from hglm.design.matrices import Design, GroupBlock
+
+__all__ = ["PaddedStrategy", "MIN_ROWS", "MAX_PADDING"]
+
+#: "auto" pads from this many rows (below, the gather costs nothing worth saving) ...
+MIN_ROWS = 20_000
+#: ... when padding adds at most this share of cells (balanced enough levels)
+MAX_PADDING = 0.6
+
+
+class PaddedStrategy(IndexedStrategy):
+    """The indexed strategy's model with the rows laid out as (levels of the factor with
+    most levels) x (rows of its largest level), masked.  The log density is the same sum;
+    only the work per gradient changes (see :class:`~hglm.build.strategies.layout.PaddedRows`).
+    The likelihood enters as a potential; the pointwise log-likelihood is computed after
+    sampling on the user's rows, as for every strategy."""
+
+    name = "padded"
+
+    def unsupported(self, design: Design) -> str | None:
+        if not design.blocks:
+            return "the model has no random effects to lay the rows out by"
+        return None
+
+    def worthwhile(self, design: Design) -> bool:
+        if design.n < MIN_ROWS or design.family.name == "gaussian" or not design.blocks:
+            return False
+        rows = PaddedRows.of(self.layout_block(design))
+        return rows.mask.size <= (1 + MAX_PADDING) * design.n
+
+    @staticmethod
+    def layout_block(design: Design) -> GroupBlock:
+        return max(design.blocks, key=lambda b: b.n_levels)
+
+    def likelihood(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
+                   aux: dict) -> None:
+        rows = PaddedRows.of(self.layout_block(design))
+        eta = self.linear_predictor(design, fixed, blocks, rows)
+        trials = None if design.trials is None else design.trials[rows.order]
+        y, mask = design.y[rows.order], rows.mask
+        pm.Potential(f"{design.response_name}_padded", _masked_logp(design, y, eta, aux, trials,
+                                                                    mask))
+
+
+def _masked_logp(design: Design, y, eta, aux, trials, mask):
+    """Sum of the real cells' log-likelihood.  Canonical links are written out, their
+    constants summed once in NumPy: PyMC's generic forms recompute gammaln(y + 1) and
+    log(exp(eta)) at every gradient (2.0 ms of 2.3 at 200,000 poisson rows)."""
+    from scipy.special import gammaln
+
+    family, w = design.family, np.asarray(mask, dtype=float)
+    if family.name == "poisson" and family.link == "log":
+        const = -float(np.sum(w * gammaln(y + 1.0)))
+        return pt.sum(w * (y * eta - pt.exp(eta))) + const
+    if family.name in ("binomial", "bernoulli") and family.link == "logit":
+        n = np.ones_like(y, dtype=float) if trials is None else trials.astype(float)
+        const = float(np.sum(w * (gammaln(n + 1) - gammaln(y + 1) - gammaln(n - y + 1))))
+        return pt.sum(w * (y * eta - n * pt.softplus(eta))) + const
+    return pt.sum(pt.where(np.asarray(mask), family.logp(y, eta, aux, trials), 0.0))
