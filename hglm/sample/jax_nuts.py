@@ -35,8 +35,9 @@ def configure_jax() -> None:
     compilation cache, so refitting a model of the same structure skips XLA's compile."""
     if "jax" not in sys.modules and "xla_force_host_platform_device_count" not in \
             os.environ.get("XLA_FLAGS", ""):
+        devices = max(os.cpu_count() or 1, DEVICES)
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                                   f" --xla_force_host_platform_device_count={max(os.cpu_count() or 1, DEVICES)}")
+                                   f" --xla_force_host_platform_device_count={devices}")
     import jax
 
     if jax.config.jax_compilation_cache_dir is None:

@@ -19,7 +19,8 @@ import numpy as np
 
 from hglm.design.matrices import Design, GroupBlock
 
-__all__ = ["information_ratios", "informed", "level_ratios", "chain_ratios", "prefers_centred", "nested", "THRESHOLD"]
+__all__ = ["information_ratios", "informed", "level_ratios", "chain_ratios", "prefers_centred",
+           "nested", "THRESHOLD"]
 
 #: prior-to-likelihood variance ratio of the median level above which a block is centred
 THRESHOLD = 1.0

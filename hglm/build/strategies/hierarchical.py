@@ -82,10 +82,9 @@ def _level_rows(block: GroupBlock) -> np.ndarray:
     return first
 
 
-def _constant(X: np.ndarray, block: GroupBlock) -> np.ndarray:
-    if not X.shape[1]:
-        return np.zeros(0, dtype=bool)
-    return np.all(X == X[_level_rows(block)][block.index], axis=0)
+def _constant(X: np.ndarray, level_X: np.ndarray, block: GroupBlock) -> np.ndarray:
+    """Which columns of X are constant within each of the block's levels."""
+    return np.all(X == level_X[block.index], axis=0)
 
 
 def plan(design: Design, X: np.ndarray, anchor: GroupBlock,
@@ -108,7 +107,9 @@ def plan(design: Design, X: np.ndarray, anchor: GroupBlock,
             ups.append(up)
         else:
             others.append((block, mapping))
-    constant = [_constant(X, b) for b in chain] + [np.zeros(X.shape[1], dtype=bool)]
-    tiers = tuple(Tier(b, constant[i] & ~constant[i + 1], X[_level_rows(b)],
+    level_X = [X[_level_rows(b)] for b in chain]
+    constant = [_constant(X, lx, b) for lx, b in zip(level_X, chain)]
+    constant.append(np.zeros(X.shape[1], dtype=bool))
+    tiers = tuple(Tier(b, constant[i] & ~constant[i + 1], level_X[i],
                        ups[i] if i < len(ups) else None) for i, b in enumerate(chain))
     return Plan(tiers, tuple(others))

@@ -9,12 +9,11 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from hglm.build.strategies.base import BlockParams, FixedPart, Strategy
-from hglm.build.strategies.layout import select, take
-from hglm.build.strategies import hierarchical
 from hglm.build.strategies.centering import (chain_ratios, informed, level_ratios,
                                              prefers_centred)
-from hglm.build.strategies.hierarchical import is_intercept_only
+from hglm.build.strategies.hierarchical import Plan, is_intercept_only
 from hglm.build.strategies.hierarchical import plan as hierarchical_plan
+from hglm.build.strategies.layout import select, take
 from hglm.design.matrices import Design, GroupBlock
 
 __all__ = ["IndexedStrategy", "group_effects", "block_contribution"]
@@ -77,11 +76,13 @@ class IndexedStrategy(Strategy):
     def linear_predictor(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                          rows: np.ndarray | None = None):
         """Fixed part + offset + group effects, for all rows or the given ``rows``."""
-        anchor = self.anchor(design, [p.block for p in blocks])
+        sampled = [p.block for p in blocks]
+        anchor = self.anchor(design, sampled)
+        anchors = {} if anchor is not None else self.correlated_anchors(design, sampled)
         if anchor is not None:
             eta, rest = self._hierarchical(design, fixed, blocks, anchor, rows)
-        elif self.correlated_anchors(design, [p.block for p in blocks]):
-            eta, rest = self._coefficients(design, fixed, blocks, rows)
+        elif anchors:
+            eta, rest = self._coefficients(design, fixed, blocks, anchors, rows)
         else:
             eta, rest = fixed.eta(rows), blocks
         if design.offset is not None:
@@ -146,12 +147,12 @@ class IndexedStrategy(Strategy):
             out[block.label] = np.asarray(cols)
         return out
 
-    def _coefficients(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
-                      rows: np.ndarray | None):
+    @staticmethod
+    def _coefficients(design: Design, fixed: FixedPart, blocks: list[BlockParams],
+                      anchors: dict[str, np.ndarray], rows: np.ndarray | None):
         """Per-level coefficients ``beta[terms] + r_<g>`` sampled around the fixed effects
         (``MvNormal(beta[terms], Sigma)``) for the correlated anchors; the linear predictor
         is written on the user's scale, ``X beta`` for the other columns."""
-        anchors = self.correlated_anchors(design, [p.block for p in blocks])
         # the sampler's (centred) coefficients -> the user's: fixed.X @ coef = X @ beta
         T = np.linalg.lstsq(design.X, fixed.X, rcond=None)[0]
         beta = pt.as_tensor(T) @ fixed.coef
@@ -173,10 +174,10 @@ class IndexedStrategy(Strategy):
 
     @staticmethod
     def plan(design: Design, X: np.ndarray, anchor: GroupBlock,
-             sampled: list[GroupBlock]) -> "hierarchical.Plan":
+             sampled: list[GroupBlock]) -> Plan:
         return hierarchical_plan(design, X, anchor, sampled)
 
-    def _weights(self, design: Design, p: "hierarchical.Plan") -> list[np.ndarray]:
+    def _weights(self, design: Design, p: Plan) -> list[np.ndarray]:
         """Per tier and level, how far to centre it: ratio / (1 + ratio) of prior to
         likelihood variance; ``centered=True`` for a tier's group centres it fully."""
         if len(p.tiers) == 1:
@@ -215,10 +216,11 @@ def _matching_columns(design: Design, block: GroupBlock) -> list[int] | None:
     term has none."""
     cols = []
     for k in range(block.q):
-        match = [j for j in range(design.X.shape[1]) if np.array_equal(design.X[:, j], block.Z[:, k])]
-        if not match:
+        match = next((j for j in range(design.X.shape[1])
+                      if np.array_equal(design.X[:, j], block.Z[:, k])), None)
+        if match is None:
             return None
-        cols.append(match[0])
+        cols.append(match)
     return cols
 
 
