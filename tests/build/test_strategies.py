@@ -104,6 +104,8 @@ def test_strategy_refuses_a_family_it_cannot_fit():
         hglm.Model("count ~ x + (1 | g)", toy_frame(), family="poisson", strategy="marginal")
     with pytest.raises(ValueError, match="collapsed.*binomial"):
         hglm.Model("y ~ x + (1 | g)", toy_frame(), strategy="collapsed")
+    with pytest.raises(ValueError, match="padded.*no random effects"):
+        hglm.Model("count ~ x", toy_frame(), "poisson", strategy="padded")
     with pytest.raises(ValueError, match="unknown strategy"):
         hglm.Model("y ~ x + (1 | g)", toy_frame(), strategy="fast")
 

@@ -43,6 +43,7 @@ def test_few_draws_warn_in_plain_words():
     (dict(sampler="blackjax"), "needs the package 'blackjax'"),
     (dict(draws=0), "draws must be"),
     (dict(target_accept=1.2), "target_accept"),
+    (dict(mass_matrix="full"), "mass_matrix must be one of auto, diag, dense"),
 ])
 def test_bad_settings_fail_before_sampling(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -54,3 +55,15 @@ def test_nutpie_sampler():
     np.testing.assert_array_equal(a.posterior["beta"].values, b.posterior["beta"].values)
     assert a.idata.log_likelihood["y"].shape == (2, 100, 30)
     assert a.settings.sampler == "nutpie"
+
+
+def test_dense_mass_matrix_for_small_posteriors_only():
+    from hglm.sample.nuts import dense_mass
+
+    small = hglm.Model("y ~ x + (1 | g)", toy_frame(n_groups=6)).pymc_model      # marginal: 4
+    large = hglm.Model("y ~ x + (1 | g)", toy_frame(n_groups=60),
+                       strategy="indexed", centered=False).pymc_model            # 60 z + 4
+    assert dense_mass(small, SamplerSettings())
+    assert not dense_mass(large, SamplerSettings())
+    assert dense_mass(large, SamplerSettings(mass_matrix="dense"))
+    assert not dense_mass(small, SamplerSettings(mass_matrix="diag"))
