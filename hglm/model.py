@@ -118,7 +118,10 @@ class Model:
         """Sample the posterior with NUTS; warns in plain words if the draws need a look.
 
         ``sampler``: ``"auto"`` (numpyro through hglm's JAX driver when installed, else
-        PyMC's), ``"pymc"``, ``"numpyro"``, ``"nutpie"`` or ``"blackjax"``.
+        PyMC's), ``"pymc"``, ``"numpyro"``, ``"nutpie"`` or ``"blackjax"``; or ``"gibbs"``,
+        hglm's Gibbs sampler of the semi-conjugate hierarchical model
+        (:mod:`hglm.sample.gibbs`; one grouping factor, MvNormal / InverseWishart /
+        InverseGamma priors).
         ``mass_matrix``: ``"auto"`` (dense for up to 50 sampled parameters, else diagonal),
         ``"diag"`` or ``"dense"``.  ``target_accept``: by default 0.9, or 0.95 where the
         strategy knows the geometry needs it (``m.default_target_accept``).
@@ -127,8 +130,14 @@ class Model:
             target_accept = self.default_target_accept
         settings = SamplerSettings(draws, tune, chains, seed, sampler, target_accept, cores,
                                    mass_matrix)
-        idata, elapsed = sample(self.pymc_model, settings, progressbar)
-        self._strategy.complete(idata, self.design, settings.seed)
+        if settings.sampler == "gibbs":
+            from hglm.sample.gibbs import sample_gibbs
+
+            idata, elapsed = sample_gibbs(self.design, self.prior_set, draws, tune, chains,
+                                          settings.seed, progressbar)
+        else:
+            idata, elapsed = sample(self.pymc_model, settings, progressbar)
+            self._strategy.complete(idata, self.design, settings.seed)
         _observed_data(idata, self.design)
         fit = Fit(self, idata, settings, elapsed)
         if settings.draws * settings.chains * self.design.n <= LOG_LIKELIHOOD_EAGER:

@@ -69,7 +69,8 @@ def diagnose(idata, var_names: list[str]) -> Diagnostics:
     max_rhat, worst_rhat = extreme(rhat, max)
     min_bulk, worst_bulk = extreme(bulk, min)
     min_tail, worst_tail = extreme(tail, min)
-    stats = idata.sample_stats
+    # samplers other than NUTS (Gibbs) have no divergences to count
+    stats = idata.sample_stats if "sample_stats" in idata.groups() else {}
     divergences = int(stats["diverging"].sum()) if "diverging" in stats else 0
     draws = int(idata.posterior.sizes["chain"] * idata.posterior.sizes["draw"])
     return Diagnostics(divergences, draws, max_rhat, min_bulk, min_tail, worst_rhat,

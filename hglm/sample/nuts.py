@@ -12,8 +12,9 @@ import pymc as pm
 
 __all__ = ["SamplerSettings", "sample", "SAMPLERS"]
 
-#: sampler name -> the module it needs
-SAMPLERS = {"pymc": "pymc", "nutpie": "nutpie", "numpyro": "numpyro", "blackjax": "blackjax"}
+#: sampler name -> the module it needs ("gibbs" is hglm's own, :mod:`hglm.sample.gibbs`)
+SAMPLERS = {"pymc": "pymc", "nutpie": "nutpie", "numpyro": "numpyro", "blackjax": "blackjax",
+            "gibbs": "numpy"}
 
 #: what ``sampler="auto"`` tries, in order.  hglm's own JAX driver for numpyro's NUTS
 #: (:mod:`hglm.sample.jax_nuts`) fits sleepstudy in ~3 s with warm caches; nutpie spends

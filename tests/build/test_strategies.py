@@ -3,7 +3,6 @@ posteriors that agree within Monte Carlo error."""
 
 import warnings
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +11,7 @@ from scipy import stats
 import hglm
 from hglm.build.strategies import get_strategy
 from hglm.build.strategies.collapsed import collapse_rows
+from hglm.results.agreement import posterior_agreement
 from tests.conftest import FAST, toy_frame
 
 
@@ -155,16 +155,10 @@ def test_auto_picks_marginal_for_gaussian_and_centring_follows_the_data(sleepstu
 
 
 def _agree(a, b, names, n_mcse=4.0):
-    """Posterior means of ``names`` agree within n_mcse combined Monte Carlo standard errors."""
-    bad = []
-    for name in names:
-        ma, mb = a.posterior[name].mean(("chain", "draw")), b.posterior[name].mean(("chain", "draw"))
-        se = np.sqrt(az.mcse(a.posterior[[name]])[name] ** 2
-                     + az.mcse(b.posterior[[name]])[name] ** 2)
-        z = np.abs(ma - mb) / se
-        if float(z.max()) > n_mcse:
-            bad.append((name, float(z.max())))
-    return bad
+    """Parameters whose posterior means differ by more than n_mcse combined MCSEs."""
+    table = posterior_agreement(a, b, names)
+    return list(table.loc[table["z"] > n_mcse, ["parameter", "z"]].itertuples(index=False,
+                                                                           name=None))
 
 
 SETTINGS = dict(FAST, draws=1000, seed=5)
