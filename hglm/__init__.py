@@ -14,11 +14,13 @@ from hglm.comparison.table import Comparison, compare
 from hglm.design.matrices import make_design
 from hglm.model import Model
 from hglm.results.fit import Fit
+from hglm.results.agreement import posterior_agreement
 from hglm.results.io import load
 from hglm.sample.nuts import sample
 from hglm.sensitivity.power import sensitivity
 from hglm.sensitivity.sweep import PriorSweep, prior_sweep
 from hglm.spec.families import Family
+from hglm.validation.sbc import sbc
 from hglm.spec.priors import (LKJ, Cauchy, Exponential, Gamma, HalfCauchy, HalfNormal,
                               HalfStudentT, InverseGamma, InverseWishart, Laplace, LogNormal,
                               MvNormal, Normal, Prior, StudentT, Uniform, parse_prior)
@@ -27,7 +29,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Model", "Fit", "Family", "load", "datasets", "compare", "Comparison", "sensitivity",
-    "prior_sweep", "PriorSweep", "make_design", "resolve_priors",
+    "prior_sweep", "PriorSweep", "sbc", "posterior_agreement", "make_design", "resolve_priors",
     "build_model", "sample", "Prior", "parse_prior", "Normal", "StudentT", "Cauchy", "Laplace",
     "HalfNormal", "HalfStudentT", "HalfCauchy", "Exponential", "Gamma", "InverseGamma",
     "LogNormal", "Uniform", "LKJ", "MvNormal", "InverseWishart",

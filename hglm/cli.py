@@ -50,6 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     case = sub.add_parser("case-study", help="re-execute a case study notebook at full size")
     case.add_argument("name", help="sleepstudy, cbpp, ...")
     case.add_argument("--draws", type=int, help="draws per chain (default: the notebook's own)")
+    calib = sub.add_parser("sbc", help="simulation-based calibration of one family's model")
+    calib.add_argument("family", help="gaussian, poisson, binomial or bernoulli")
+    calib.add_argument("--n-sims", type=int, default=200)
+    calib.add_argument("--draws", type=int, default=500, help="draws per chain")
+    calib.add_argument("--tune", type=int, default=500)
+    calib.add_argument("--chains", type=int, default=2)
+    calib.add_argument("--seed", type=int, default=0)
+    calib.add_argument("--simulate-link", help="simulate with this link instead (a broken "
+                       "model, to see the check fail)")
+    calib.add_argument("--out", help="folder for ranks.csv, table.csv, ecdf.png (must not exist)")
     report = sub.add_parser("report", help="one self-contained HTML page from a results folder")
     report.add_argument("dir")
     report.add_argument("--output", help="the HTML file (default: DIR/report.html)")
@@ -69,13 +79,42 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"demo": _demo, "run": _run, "new": _new, "compare": _compare,
                 "sensitivity": _sensitivity, "report": _report,
-                "case-study": _case_study}[command](args)
+                "case-study": _case_study, "sbc": _sbc}[command](args)
     except (ValueError, FileNotFoundError, FileExistsError) as err:
         print(f"hglm {command}: error: {err}", file=sys.stderr)
         return 2
 
 
 # -- commands -----------------------------------------------------------------------------
+def _sbc(args) -> int:
+    """Exit 0 when calibrated, 1 when some parameter fails uniformity."""
+    from hglm.validation.models import sbc_model
+    from hglm.validation.sbc import sbc
+
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists():
+        raise FileExistsError(f"{out} exists; choose a new folder so no results are overwritten")
+    model = sbc_model(args.family)
+    simulator = sbc_model(args.family, link=args.simulate_link) if args.simulate_link else None
+    start = time.perf_counter()
+    result = sbc(model, n_sims=args.n_sims, draws=args.draws, tune=args.tune,
+                 chains=args.chains, seed=args.seed, simulator=simulator)
+    print(result.summary())
+    print(f"{time.perf_counter() - start:.0f} s; command: hglm sbc "
+          f"{' '.join(sys.argv[2:]) if sys.argv[1:2] == ['sbc'] else args.family}")
+    if out is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        out.mkdir(parents=True)
+        result.ranks.to_csv(out / "ranks.csv", index=False)
+        result.fits.to_csv(out / "fits.csv", index=False)
+        result.table.to_csv(out / "table.csv", index=False)
+        (out / "settings.json").write_text(json.dumps(result.settings, indent=2, default=str))
+        result.plot().savefig(out / "ecdf.png", dpi=100)
+    return 0 if result.passed else 1
+
+
 def _demo(args) -> int:
     import hglm
 

@@ -122,7 +122,7 @@ class Model:
         hglm's Gibbs sampler of the semi-conjugate hierarchical model
         (:mod:`hglm.sample.gibbs`; one grouping factor, MvNormal / InverseWishart /
         InverseGamma priors).
-        ``mass_matrix``: ``"auto"`` (dense for up to 50 sampled parameters, else diagonal),
+        ``mass_matrix``: ``"auto"`` (dense for up to 12 sampled parameters, else diagonal),
         ``"diag"`` or ``"dense"``.  ``target_accept``: by default 0.9, or 0.95 where the
         strategy knows the geometry needs it (``m.default_target_accept``).
         """
@@ -169,6 +169,39 @@ class Model:
                                         "obs": range(self.design.n)})
         idata.add_groups({"prior_predictive": xr.Dataset({self.design.response_name: response})})
         return idata
+
+    def with_response(self, y) -> "Model":
+        """The same model (design, priors, strategy choice) with another response vector, one
+        value per used row: the refit step of simulation studies such as :func:`hglm.sbc`.
+
+        User priors carry over unchanged; data-scaled defaults are recomputed from ``y``.
+        """
+        import copy
+        import dataclasses
+
+        import numpy as np
+
+        from hglm.design import checks
+
+        y = np.asarray(y, dtype=float)
+        if y.shape != self.design.y.shape:
+            raise ValueError(f"the new response has shape {y.shape}; the model has "
+                             f"{self.design.n} rows")
+        name, response = self.design.response_name, self.family.response
+        checks.check_finite(pd.DataFrame({name: y}), [name])
+        if response == "count":
+            checks.check_counts(y, name, self.family.name)
+        elif response == "binomial":
+            checks.check_binomial(y, self.design.trials, name)
+        elif response == "binary":
+            checks.check_binary(y, name)
+        clone = copy.copy(self)
+        clone.design = dataclasses.replace(self.design, y=y)
+        clone.prior_set = resolve_priors(clone.design, self.prior_set.user)
+        clone._strategy = get_strategy(self.strategy, clone.design, self.centered)
+        clone._pymc_model = None
+        clone._ml = {}
+        return clone
 
     def fit_ml(self, reml: bool = False) -> "MLFit":
         """Maximum-likelihood (or, for gaussian models, REML) fit: exact for gaussian, Laplace

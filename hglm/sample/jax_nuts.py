@@ -7,8 +7,11 @@ iterations (warm-up or sampling, all chains) is one jitted program: chains are s
 the devices (``pmap``) and vectorised within a device (``vmap``), so 4 chains use both cores
 of a 2-core machine; the constrained values and deterministics are one more program.  Both
 land in JAX's persistent compilation cache (:func:`configure_jax`), so refitting a model of
-the same structure skips XLA's compile.  The log density is PyMC's own (PyTensor's JAX
-backend), so the posterior is exactly the model's.
+the same structure skips XLA's compile.  The data enter those programs as arguments, not
+constants (:func:`_lift`), so within one process a model of the same structure with other
+data (prior sweeps, simulation-based calibration, refits) reuses them without tracing again.
+The log density is PyMC's own (PyTensor's JAX backend), so the posterior is exactly the
+model's.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections import OrderedDict
 
 import numpy as np
 import pymc as pm
@@ -72,6 +76,127 @@ def _layout(chains: int):
     return 1, chains
 
 
+#: integer arrays longer than this are data (a count response, group indices) and become
+#: arguments; shorter ones (shapes, axes) stay constants, which JAX needs static
+STATIC_INT_SIZE = 16
+
+
+def _data_like(v) -> bool:
+    from pytensor.tensor.variable import TensorConstant
+
+    if not isinstance(v, TensorConstant):
+        return False
+    if v.dtype.startswith("float"):
+        return True
+    return v.dtype.startswith(("int", "uint")) and v.data.size > STATIC_INT_SIZE
+
+
+def _lift(inputs, outputs):
+    """``(fgraph, constants, key)``: the graph with its data constants (the response,
+    sufficient statistics, prior scales, group indices: :func:`_data_like`) lifted into extra
+    inputs, so models that differ only in data share one compiled program; ``key`` names the
+    structure (the remaining constants hashed in).  :func:`_funcify` compiles ``fgraph``.
+    """
+    import hashlib
+
+    from pytensor.graph.basic import graph_inputs
+    from pytensor.graph.fg import FunctionGraph
+    from pytensor.printing import debugprint
+    from pytensor.tensor.variable import TensorConstant
+    from pymc.sampling.jax import _replace_shared_variables
+
+    fgraph = FunctionGraph(inputs=inputs, outputs=_replace_shared_variables(outputs),
+                           clone=True)
+    # lifted before the rewrites, which would otherwise fold them into fused kernels; roots
+    # in the graph's own walk order, so the same structure gives the same argument order
+    consts = [v for v in graph_inputs(fgraph.outputs) if _data_like(v)]
+    placeholders = [c.type() for c in consts]
+    for ph in placeholders:
+        fgraph.add_input(ph)
+    fgraph.replace_all(list(zip(consts, placeholders)), import_missing=True)
+    # the key before the rewrites, whose fused kernels carry arbitrary temporary names
+    digest = hashlib.sha1()
+    for v in graph_inputs(fgraph.outputs):
+        if isinstance(v, TensorConstant):
+            digest.update(f"{v.dtype}{v.data.shape}".encode())
+            digest.update(np.ascontiguousarray(v.data).tobytes())
+    key = (debugprint(fgraph, file="str", print_type=True), digest.hexdigest())
+    return fgraph, [np.asarray(c.data) for c in consts], key
+
+
+def _funcify(fgraph):
+    """The lifted graph rewritten for JAX, as ``fn(*inputs, *constants)``."""
+    from pytensor.compile import mode
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    mode.JAX.optimizer.rewrite(fgraph)
+    return jax_funcify(fgraph)
+
+
+#: compiled samplers of recent model structures: refitting a structure in the same process
+#: (a prior sweep, SBC, k-fold, a bench re-run) calls them again with new constants
+_PROGRAMS: OrderedDict = OrderedDict()
+#: programs kept (a sampler and a constraining program per structure); XLA's CPU code stays
+#: mapped until JAX's caches are cleared (~700 memory maps per structure, of the kernel's
+#: 65,530), so a full cache is emptied at once rather than one program at a time
+CACHE_SIZE = 16
+
+
+def _samplers(fgraph, n_dev: int, per_dev: int, tune: int, target_accept: float,
+              dense_mass: bool, max_tree_depth: int):
+    """The jitted programs for one structure: ``init(z0, keys, consts)`` and
+    ``run(length)(state, consts)`` over all chains."""
+    import jax
+    from numpyro.infer.hmc import hmc
+
+    logp_fn = _funcify(fgraph)
+
+    def potential(*consts):
+        return lambda z: -logp_fn(*z, *consts)[0]
+
+    init_kernel, sample_kernel = hmc(potential_fn_gen=potential, algo="NUTS")
+
+    def init_one(z0, key, consts):
+        return init_kernel(z0, num_warmup=tune, target_accept_prob=target_accept,
+                           dense_mass=dense_mass, max_tree_depth=max_tree_depth, rng_key=key,
+                           model_args=consts)
+
+    def run(state, consts, length: int):
+        def step(s, _):
+            s = sample_kernel(s, model_args=consts)
+            return s, (s.z, s.diverging, s.num_steps, s.accept_prob, s.potential_energy,
+                       s.energy, s.adapt_state.step_size)
+        return jax.lax.scan(step, state, None, length=length)
+
+    def over_chains(fn, n_args: int):
+        # vmap only when chains outnumber devices: batching NUTS's while loops is slow to
+        # trace; the constants are shared by all chains
+        axes = (0,) * (n_args - 1) + (None,)
+        return jax.pmap(fn if per_dev == 1 else jax.vmap(fn, in_axes=axes), in_axes=axes)
+
+    programs: dict = {"init": over_chains(init_one, 3)}
+
+    def program(length: int):
+        """All chains, ``length`` steps, one compiled program per chunk length (warm-up
+        chunks collect too and are dropped: one program to trace instead of two)."""
+        if length not in programs:
+            programs[length] = over_chains(lambda s, c: run(s, c, length), 2)
+        return programs[length]
+
+    return programs["init"], program
+
+
+def _cached(key, build):
+    if key not in _PROGRAMS:
+        if len(_PROGRAMS) >= CACHE_SIZE:
+            import jax
+
+            _PROGRAMS.clear()
+            jax.clear_caches()
+        _PROGRAMS[key] = build()
+    return _PROGRAMS[key]
+
+
 def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
                target_accept: float, dense_mass: bool = False, progressbar: bool = True,
                max_tree_depth: int = 10):
@@ -79,54 +204,29 @@ def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
     configure_jax()
     import jax
     import jax.numpy as jnp
-    from numpyro.infer.hmc import hmc
-    from pymc.sampling.jax import get_jaxified_graph, get_jaxified_logp
 
     start = time.perf_counter()
-    logp = get_jaxified_logp(model)  # the log density itself (PyMC names it oddly)
-    init_kernel, sample_kernel = hmc(potential_fn=lambda z: -logp(z), algo="NUTS")
+    fgraph, consts, key = _lift(model.value_vars, [model.logp()])
     n_dev, per_dev = _layout(chains)
+    init, program = _cached(
+        ("nuts", key, n_dev, per_dev, tune, target_accept, dense_mass, max_tree_depth),
+        lambda: _samplers(fgraph, n_dev, per_dev, tune, target_accept, dense_mass,
+                          max_tree_depth))
+    consts = tuple(jnp.asarray(c) for c in consts)
 
     def shard(x):
         return jnp.reshape(x, (n_dev,) + ((per_dev,) if per_dev > 1 else ()) + x.shape[1:])
 
-    def init_one(z0, key):
-        return init_kernel(z0, num_warmup=tune, target_accept_prob=target_accept,
-                           dense_mass=dense_mass, max_tree_depth=max_tree_depth, rng_key=key)
-
-    def run(state, length: int):
-        def step(s, _):
-            s = sample_kernel(s)
-            return s, (s.z, s.diverging, s.num_steps, s.accept_prob, s.potential_energy,
-                       s.energy, s.adapt_state.step_size)
-        return jax.lax.scan(step, state, None, length=length)
-
-    def over_chains(fn):
-        # vmap only when chains outnumber devices: batching NUTS's while loops is slow to trace
-        return jax.pmap(fn if per_dev == 1 else jax.vmap(fn))
-
-    programs: dict = {}
-
-    def program(length: int):
-        """All chains, ``length`` steps, one compiled program per chunk length (warm-up
-        chunks collect too and are dropped: one program to trace instead of two)."""
-        if length not in programs:
-            programs[length] = over_chains(lambda s: run(s, length))
-        return programs[length]
-
-    init = over_chains(init_one)
     z0 = [shard(jnp.asarray(x)) for x in _initial_points(model, chains, seed)]
     keys = shard(jax.random.split(jax.random.PRNGKey(seed), chains))
-    state = init(z0, keys)
-    chunks_w = _chunks(tune)
-    chunks_d = _chunks(draws)
+    state = init(z0, keys, consts)
     bar = _progress(progressbar, tune + draws, chains)
-    for n in chunks_w:
-        state = program(n)(state)[0]
+    for n in _chunks(tune):
+        state = program(n)(state, consts)[0]
         bar(n)
     out = []
-    for n in chunks_d:
-        state, collected = program(n)(state)
+    for n in _chunks(draws):
+        state, collected = program(n)(state, consts)
         out.append(collected)
         bar(n)
     bar(None)
@@ -137,9 +237,11 @@ def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
     positions, diverging, n_steps, accept, potential, energy, step_size = merged
 
     names, outputs = _posterior_vars(model)
-    constrain = jax.jit(jax.vmap(jax.vmap(get_jaxified_graph(inputs=model.value_vars,
-                                                             outputs=outputs))))
-    values = [np.asarray(v) for v in constrain(*positions)]
+    graph, graph_consts, graph_key = _lift(model.value_vars, outputs)
+    axes = (0,) * len(positions) + (None,) * len(graph_consts)
+    constrain = _cached(("constrain", graph_key), lambda: jax.jit(jax.vmap(jax.vmap(
+        _funcify(graph), in_axes=axes), in_axes=axes)))
+    values = [np.asarray(v) for v in constrain(*positions, *graph_consts)]
     elapsed = time.perf_counter() - start
     stats = {"diverging": diverging, "n_steps": n_steps,
              "tree_depth": np.floor(np.log2(np.maximum(n_steps, 1))).astype(int) + 1,

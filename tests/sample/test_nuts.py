@@ -67,3 +67,26 @@ def test_dense_mass_matrix_for_small_posteriors_only():
     assert not dense_mass(large, SamplerSettings())
     assert dense_mass(large, SamplerSettings(mass_matrix="dense"))
     assert not dense_mass(small, SamplerSettings(mass_matrix="diag"))
+
+
+def test_compiled_sampler_reused_across_data_gives_the_fresh_draws():
+    """The JAX driver keeps compiled programs per model structure with the data as
+    arguments: a fit that reuses another data set's programs must equal a fresh one."""
+    from hglm.sample import jax_nuts
+
+    def fit(frame):
+        m = hglm.Model("y ~ x + (x | g)", frame, priors={"sd": "HalfNormal(1)"})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return m.fit(draws=100, tune=100, chains=2, seed=4, sampler="numpyro",
+                         progressbar=False)
+
+    a, b = toy_frame(seed=1), toy_frame(seed=2)
+    fit(a)
+    reused = fit(b)
+    assert len(jax_nuts._PROGRAMS) >= 2  # the sampler and the constraining program
+    jax_nuts._PROGRAMS.clear()
+    fresh = fit(b)
+    for name in ("beta", "sd_g", "cor_g", "sigma"):
+        np.testing.assert_array_equal(reused.posterior[name].values, fresh.posterior[name].values)
+    assert not np.array_equal(fit(a).posterior["beta"].values, fresh.posterior["beta"].values)

@@ -1,0 +1,1 @@
+"""Checks that hglm fits the model the user declared: simulation-based calibration."""

@@ -1,0 +1,63 @@
+"""Simulation-based calibration: the uniformity test itself, the rules, and a reduced SBC of
+every family that passes, next to a deliberately broken simulation that fails."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import hglm
+from hglm.validation.models import sbc_model
+from hglm.validation.sbc import _holm, ecdf_uniformity_pvalue, sbc
+from tests.conftest import toy_frame
+
+#: reduced SBC: 40 simulations, 2 chains x 250 draws (ranks among <= 99 thinned draws)
+REDUCED = dict(n_sims=40, draws=250, tune=300, chains=2, progressbar=False)
+
+
+def test_uniformity_test_accepts_uniform_and_rejects_skewed_ranks():
+    rng = np.random.default_rng(11)
+    assert ecdf_uniformity_pvalue(rng.uniform(size=100)) > 0.05
+    # ranks piling up at one end (a biased posterior) and in the middle (too wide a posterior)
+    assert ecdf_uniformity_pvalue(rng.uniform(size=100) ** 2) < 0.01
+    assert ecdf_uniformity_pvalue(rng.beta(3, 3, size=100)) < 0.01
+
+
+def test_holm_adjusts_in_step_down_order():
+    np.testing.assert_allclose(_holm(np.array([0.01, 0.04, 0.03, 0.5])),
+                               [0.04, 0.09, 0.09, 0.5])
+
+
+def test_refuses_data_scaled_default_priors():
+    model = hglm.Model("y ~ x + (x | g)", toy_frame())
+    with pytest.raises(ValueError, match="priors that do not depend on the data.*'Intercept'"):
+        sbc(model, n_sims=20, progressbar=False)
+
+
+def test_with_response_checks_the_new_response():
+    model = sbc_model("poisson")
+    with pytest.raises(ValueError, match="80 rows"):
+        model.with_response(np.ones(5))
+    with pytest.raises(ValueError, match="negative"):
+        model.with_response(-np.ones(80))
+    refit = model.with_response(np.full(80, 3.0))
+    assert refit.design.y[0] == 3 and model.design.y[0] != 3  # the original is untouched
+
+
+@pytest.mark.parametrize("family", ["gaussian", "poisson", "binomial", "bernoulli"])
+def test_reduced_sbc_is_calibrated(family):
+    result = sbc(sbc_model(family), seed=1, **REDUCED)
+    assert set(result.table["parameter"]) >= {"beta[Intercept]", "beta[x]", "sd_g[Intercept]",
+                                             "sd_g[x]", "cor_g[Intercept:x]"}
+    assert result.passed, result.summary()
+
+
+def test_sbc_fails_when_the_simulation_uses_the_wrong_link():
+    # data simulated through the probit link, fitted with the logit: the posterior of every
+    # logit-scale coefficient is off by the links' ratio (~1.7), so the ranks pile up
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = sbc(sbc_model("binomial"), simulator=sbc_model("binomial", link="probit"),
+                     seed=1, **REDUCED)
+    assert not result.passed
+    assert not result.table.set_index("parameter").loc["sd_g[Intercept]", "calibrated"]
