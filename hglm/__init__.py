@@ -22,7 +22,8 @@ from hglm.sensitivity.sweep import PriorSweep, prior_sweep
 from hglm.spec.families import Family
 from hglm.validation.sbc import sbc
 from hglm.spec.priors import (LKJ, Cauchy, Exponential, Gamma, HalfCauchy, HalfNormal,
-                              HalfStudentT, InverseGamma, InverseWishart, Laplace, LogNormal,
+                              HalfStudentT, Horseshoe, InverseGamma, InverseWishart, Laplace,
+                              LogNormal, R2D2,
                               MvNormal, Normal, Prior, StudentT, Uniform, parse_prior)
 
 __version__ = "0.1.0"
@@ -32,5 +33,5 @@ __all__ = [
     "prior_sweep", "PriorSweep", "sbc", "posterior_agreement", "make_design", "resolve_priors",
     "build_model", "sample", "Prior", "parse_prior", "Normal", "StudentT", "Cauchy", "Laplace",
     "HalfNormal", "HalfStudentT", "HalfCauchy", "Exponential", "Gamma", "InverseGamma",
-    "LogNormal", "Uniform", "LKJ", "MvNormal", "InverseWishart",
+    "LogNormal", "Uniform", "LKJ", "MvNormal", "InverseWishart", "Horseshoe", "R2D2",
 ]

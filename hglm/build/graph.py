@@ -20,7 +20,8 @@ import pytensor.tensor as pt
 
 from hglm.build.distributions import (inverse_wishart_cholesky, lkj_cholesky_corr,
                                       unpack_corr_cholesky, unpack_cov_cholesky)
-from hglm.build.priors import PriorEntry, PriorSet
+from hglm.build.priors import PriorEntry, PriorSet, _sd, shrinks
+from hglm.build.shrinkage import shrinkage_slopes
 from hglm.build.strategies import BlockParams, FixedPart, Strategy, get_strategy
 from hglm.design.matrices import Design, GroupBlock
 from hglm.spec.priors import LKJ, Prior
@@ -52,9 +53,9 @@ def build_model(design: Design, priors: PriorSet, strategy: str | Strategy = "au
     strategy = get_strategy(strategy, design, centered)
     with pm.Model(coords=_coords(design)) as model:
         maker = _PriorMaker()
-        fixed = _fixed_effects(design, priors, maker)
-        blocks = [_block_params(block, priors, maker) for block in design.blocks]
         aux = _auxiliary(design, priors, maker)
+        fixed = _fixed_effects(design, priors, maker, aux)
+        blocks = [_block_params(block, priors, maker) for block in design.blocks]
         strategy.likelihood(design, fixed, blocks, aux)
     return model
 
@@ -104,7 +105,21 @@ class _PriorMaker:
         return pm.Deterministic(name, pt.stack(parts), dims=dims)
 
 
-def _fixed_effects(design: Design, priors: PriorSet, maker: _PriorMaker) -> FixedPart:
+def _slopes(design: Design, entries: list[PriorEntry], cols: list[int], maker: _PriorMaker,
+            aux: dict, dims: str):
+    """The slope vector ``b``: each slope's own prior, or one shrinkage prior on them all."""
+    if not (entries[0].key == "fixed" and shrinks(entries[0].prior)):
+        return maker.vector("b", entries, dims=dims)
+    sd = np.array([_sd(design.X[:, j]) for j in cols])
+    # gaussian: coefficient scales relative to sigma (brms); other families: sigma = 1
+    scale = aux.get("sigma", 1.0) if design.family.name == "gaussian" else 1.0
+    b_std = shrinkage_slopes(entries[0].prior, maker.values("fixed", entries[0].prior),
+                             len(cols), design.n, scale, dims)
+    return pm.Deterministic("b", b_std / sd, dims=dims)  # back on the predictors' scales
+
+
+def _fixed_effects(design: Design, priors: PriorSet, maker: _PriorMaker,
+                   aux: dict) -> FixedPart:
     """Fixed part of the linear predictor; predictors centred around the intercept."""
     X = design.X
     if not design.fixed_names:
@@ -118,7 +133,8 @@ def _fixed_effects(design: Design, priors: PriorSet, maker: _PriorMaker) -> Fixe
     entries = {e.parameter: e for e in priors.of_kind("coef")}
     slopes = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
     if not design.has_intercept:
-        b = maker.vector("b", [entries[n] for n in design.fixed_names], dims="coef")
+        b = _slopes(design, [entries[n] for n in design.fixed_names],
+                    list(range(len(design.fixed_names))), maker, aux, "coef")
         pm.Deterministic("beta", b, dims="coef")
         return FixedPart(X, b)
 
@@ -128,7 +144,8 @@ def _fixed_effects(design: Design, priors: PriorSet, maker: _PriorMaker) -> Fixe
         pm.Deterministic("beta", intercept_c[None], dims="coef")
         return FixedPart(np.ones((design.n, 1)), intercept_c[None])
     means = X[:, slopes].mean(axis=0)
-    b = maker.vector("b", [entries[design.fixed_names[j]] for j in slopes], dims="b_coef")
+    b = _slopes(design, [entries[design.fixed_names[j]] for j in slopes], slopes, maker, aux,
+                "b_coef")
     intercept = intercept_c - pt.dot(means, b)
     order = np.argsort([icol] + slopes)
     pm.Deterministic("beta", pt.concatenate([intercept[None], b])[order], dims="coef")

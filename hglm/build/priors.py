@@ -4,7 +4,9 @@ Keys, most specific first (the most specific key that matches wins):
 
 =====================  ===========================================================
 ``"Days"``             one fixed-effect coefficient (design-column name, ``"period[2]"``)
-``"fixed"``            every fixed-effect slope without its own key (not the intercept)
+``"fixed"``            every fixed-effect slope without its own key (not the intercept); or
+                       a shrinkage prior on all slopes, on standardised predictors:
+                       ``Horseshoe()``, ``R2D2()``, ``Laplace(0, b)`` (``b`` may be a prior)
 ``"Intercept"``        the intercept, on centred predictors (as brms and rstanarm)
 ``"beta"``             one joint prior on the whole fixed-effect vector, intercept included,
                        in design-column order (e.g. ``MvNormal(mu, cov)``); predictors are
@@ -42,7 +44,7 @@ from hglm.spec.priors import LKJ, Gamma, HalfStudentT, InverseWishart, Normal, P
 __all__ = ["PriorEntry", "PriorSet", "resolve_priors", "default_priors"]
 
 # which kind of value each parameter takes, to catch e.g. a Normal prior on an sd
-_SUPPORT = {"coef": ("real",), "beta": ("vector", "real"), "sd": ("positive",),
+_SUPPORT = {"coef": ("real", "shrinkage"), "beta": ("vector", "real"), "sd": ("positive",),
             "cor": ("corr",), "cov": ("cov",), "sigma": ("positive",), "sigma2": ("positive",),
             "alpha": ("positive",)}
 
@@ -130,6 +132,10 @@ def default_priors(design: Design) -> dict[str, Prior]:
 def resolve_priors(design: Design, priors: Mapping[str, Prior | str] | None = None) -> PriorSet:
     """Match user priors to parameters by the most specific key; fill in defaults."""
     user = {key: as_prior(value, key) for key, value in (priors or {}).items()}
+    if "beta" in user and user["beta"].support == "shrinkage":
+        if "fixed" in user:
+            raise ValueError("give the shrinkage prior under 'beta' or 'fixed', not both")
+        user["fixed"] = user.pop("beta")  # a shrinkage prior is on the slopes either way
     _check_keys(design, user)
     defaults = default_priors(design)
     entries: list[PriorEntry] = []
@@ -218,6 +224,12 @@ def _check_keys(design: Design, user: Mapping[str, Prior]) -> None:
                              f"combined with {', '.join(map(repr, clash))}")
     if "sigma" in user and "sigma2" in user:
         raise ValueError("give a prior on 'sigma' or on 'sigma2', not both")
+    if "fixed" in user and shrinks(user["fixed"]):
+        own = [k for k in user if k in design.fixed_names and k != "Intercept"]
+        if own:
+            raise ValueError(f"prior 'fixed' = {user['fixed']!r} shrinks all slopes jointly on "
+                             f"standardised predictors; drop the per-coefficient keys "
+                             f"{', '.join(map(repr, own))}")
     for label in (b.label for b in design.blocks):
         cov = f"cov({label})"
         if cov in user:
@@ -228,7 +240,17 @@ def _check_keys(design: Design, user: Mapping[str, Prior]) -> None:
                                  f"{label!r}; drop {', '.join(map(repr, clash))}")
 
 
+def shrinks(prior: Prior) -> bool:
+    """Whether a ``"fixed"`` prior acts on all slopes jointly, on standardised predictors."""
+    from hglm.spec.priors import Laplace
+
+    return prior.support == "shrinkage" or isinstance(prior, Laplace)
+
+
 def _check_support(entry: PriorEntry) -> None:
+    if entry.prior.support == "shrinkage" and entry.key != "fixed":
+        raise ValueError(f"prior {entry.key!r} = {entry.prior!r} is a joint prior on all "
+                         f"slopes: give it under the key 'fixed' (or 'beta')")
     allowed = _SUPPORT[entry.kind]
     if entry.prior.support not in allowed:
         need = {"real": "a distribution on the real line (e.g. Normal)",

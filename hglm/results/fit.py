@@ -70,6 +70,16 @@ class Fit:
         """Fixed effects: term, mean, sd, lower, upper (95%), r_hat, ess_bulk, ess_tail."""
         return tables.fixef_table(self.design, self.posterior)
 
+    def shrinkage(self, threshold: float | dict[str, float] | None = None) -> pd.DataFrame:
+        """Per slope: posterior mean and sd, the practical ``threshold``, P(|beta| > threshold)
+        and the mean shrinkage factor ``kappa`` (0 = untouched, 1 = shrunk to zero; NaN
+        where the prior defines none).  ``threshold`` defaults to 0.1 sd(y) / sd(x) on the
+        identity link and 0.1 / sd(x) otherwise; a number or a dict per term overrides it.
+        """
+        from hglm.results.shrinkage import shrinkage_table
+
+        return shrinkage_table(self.design, self.posterior, threshold)
+
     def varcorr(self) -> pd.DataFrame:
         """Variance components: group, name, kind (sd|cor), mean, sd, lower, upper, ess_bulk, r_hat."""
         return tables.varcorr_table(self.design, self.posterior)

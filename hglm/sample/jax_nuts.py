@@ -86,6 +86,10 @@ def _data_like(v) -> bool:
 
     if not isinstance(v, TensorConstant):
         return False
+    if v.dtype == "float32" and v.ndim == 0:
+        # PyTensor's autocast literals (0.5, 2.0): structure, not data; lifting them trips
+        # PyTensor's elemwise fusion (KeyError in FusionOptimizer.elemwise_to_scalar)
+        return False
     if v.dtype.startswith("float"):
         return True
     return v.dtype.startswith(("int", "uint")) and v.data.size > STATIC_INT_SIZE

@@ -17,7 +17,8 @@ import numpy as np
 __all__ = [
     "Prior", "Normal", "StudentT", "Cauchy", "Laplace", "HalfNormal", "HalfStudentT",
     "HalfCauchy", "Exponential", "Gamma", "InverseGamma", "LogNormal", "Uniform",
-    "LKJ", "MvNormal", "InverseWishart", "parse_prior", "as_prior", "PRIORS",
+    "LKJ", "MvNormal", "InverseWishart", "Horseshoe", "R2D2", "parse_prior", "as_prior",
+    "PRIORS",
 ]
 
 PRIORS: dict[str, type["Prior"]] = {}
@@ -33,7 +34,8 @@ class Prior:
     params: ClassVar[tuple[str, ...]] = ()
     positive: ClassVar[tuple[str, ...]] = ()
     defaults: ClassVar[dict[str, Any]] = {}
-    #: "real", "positive", "corr" (LKJ), "cov" (covariance matrix), "vector" (joint prior)
+    #: "real", "positive", "corr" (LKJ), "cov" (covariance matrix), "vector" (joint prior),
+    #: "shrinkage" (a joint prior on all fixed slopes: Horseshoe, R2D2)
     support: ClassVar[str] = "real"
     #: the PyMC distribution's name and how hglm's parameter names map onto its own
     pymc_name: ClassVar[str] = ""
@@ -74,7 +76,7 @@ class Prior:
                     raise ValueError(f"{name}: parameter {key!r} must be positive, so its "
                                      f"hyperprior must have positive support (for example "
                                      f"HalfNormal or Exponential), not {value!r}")
-            elif np.any(np.asarray(value) <= 0):
+            elif value is not None and np.any(np.asarray(value) <= 0):
                 raise ValueError(f"{name}: parameter {key!r} must be positive, got {value!r}")
 
     # -- introspection ------------------------------------------------------------------
@@ -111,6 +113,8 @@ class Prior:
 
 
 def _clean_value(dist: str, key: str, value: Any) -> Any:
+    if value is None and PRIORS[dist].defaults.get(key, 0) is None:
+        return None  # an optional parameter left unset
     if isinstance(value, Prior):
         return value
     if isinstance(value, str):
@@ -126,6 +130,8 @@ def _format_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, np.ndarray):
         return repr(value.tolist())
+    if value is None:
+        return "None"
     return f"{value:g}" if isinstance(value, float) else repr(value)
 
 
@@ -153,7 +159,8 @@ class Cauchy(Prior):
 
 
 class Laplace(Prior):
-    """Laplace(mu, b): the Bayesian lasso prior."""
+    """Laplace(mu, b): the Bayesian lasso prior; under the key ``"fixed"`` it applies to the
+    standardised slopes, and ``b`` may have a hyperprior (shared by all slopes)."""
     params = ("mu", "b")
     positive = ("b",)
     defaults = {"mu": 0.0}
@@ -279,6 +286,51 @@ class InverseWishart(Prior):
         return np.atleast_2d(self.args["S"]).shape[0]
 
 
+# --- shrinkage priors on all fixed slopes (key "fixed" or "beta") ---------------------------
+class Horseshoe(Prior):
+    """The regularised horseshoe (Piironen & Vehtari 2017) on all fixed slopes, as brms's
+    ``horseshoe()``: ``b_j = z_j tau lambda~_j`` on standardised predictors, local scales
+    ``lambda_j ~ HalfCauchy(1)``, global ``tau ~ HalfCauchy(tau0)`` with
+    ``tau0 = par_ratio / sqrt(N)`` (times sigma for gaussian models; 1 when ``par_ratio`` is
+    None), and a slab ``c^2 ~ InverseGamma(df_slab / 2, df_slab scale_slab^2 / 2)`` that
+    keeps large coefficients from escaping to infinity.  ``par_ratio``: the expected ratio of
+    non-zero to zero coefficients, in (0, 1).
+    """
+    params = ("par_ratio", "scale_slab", "df_slab")
+    positive = ("scale_slab", "df_slab")
+    defaults = {"par_ratio": None, "scale_slab": 2.0, "df_slab": 4.0}
+    support = "shrinkage"
+
+    def _validate(self) -> None:
+        super()._validate()
+        ratio = self.args["par_ratio"]
+        if isinstance(ratio, Prior) or (ratio is not None and not 0 < ratio < 1):
+            raise ValueError(f"Horseshoe: par_ratio (non-zero / zero coefficients) must be a "
+                             f"number in (0, 1), got {ratio!r}")
+        for key in ("scale_slab", "df_slab"):
+            if isinstance(self.args[key], Prior):
+                raise ValueError(f"Horseshoe: {key} must be a number, not a prior")
+
+
+class R2D2(Prior):
+    """The R2-D2 prior (Zhang et al. 2022) on all fixed slopes, as brms's ``R2D2()``: the
+    proportion of variance explained ``R2 ~ Beta(mean_R2 prec_R2, (1 - mean_R2) prec_R2)``,
+    split among the standardised coefficients by ``phi ~ Dirichlet(cons_D2)``:
+    ``b_j ~ Normal(0, sigma sqrt(phi_j R2 / (1 - R2)))`` (sigma = 1 for non-gaussian models).
+    """
+    params = ("mean_R2", "prec_R2", "cons_D2")
+    positive = ("mean_R2", "prec_R2", "cons_D2")
+    defaults = {"mean_R2": 0.5, "prec_R2": 2.0, "cons_D2": 0.5}
+    support = "shrinkage"
+
+    def _validate(self) -> None:
+        super()._validate()
+        if any(isinstance(v, Prior) for v in self.args.values()):
+            raise ValueError("R2D2: mean_R2, prec_R2 and cons_D2 must be numbers, not priors")
+        if not 0 < self.args["mean_R2"] < 1:
+            raise ValueError(f"R2D2: mean_R2 must lie in (0, 1), got {self.args['mean_R2']!r}")
+
+
 def _check_spd(dist: str, key: str, mat: np.ndarray) -> None:
     if not np.allclose(mat, mat.T):
         raise ValueError(f"{dist}: {key} must be symmetric")
@@ -317,6 +369,8 @@ def _eval_node(node: ast.AST, text: str) -> Any:
         value = _eval_node(node.operand, text)
         if isinstance(value, float):
             return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.Constant) and node.value is None:
+        return None
     if isinstance(node, ast.List | ast.Tuple):
         return [_eval_node(e, text) for e in node.elts]
     raise ValueError(f"cannot read prior {text!r}: only distributions, numbers and lists "

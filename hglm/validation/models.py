@@ -12,7 +12,7 @@ import pandas as pd
 
 from hglm.model import Model
 
-__all__ = ["SBC_PRIORS", "sbc_model"]
+__all__ = ["SBC_PRIORS", "sbc_model", "sparse_glmm", "SPARSE_EFFECTS"]
 
 _SLOPES = {"fixed": "Normal(0, 1)", "sd": "HalfNormal(1)", "cor": "LKJ(2)"}
 SBC_PRIORS = {
@@ -38,3 +38,26 @@ def sbc_model(family: str, link: str | None = None, n_groups: int = 10, per_grou
                          "y": np.arange(n) % 2, "trials": 10})
     formula = ("cbind(y, trials - y)" if family == "binomial" else "y") + " ~ x + (x | g)"
     return Model(formula, data, family, priors=SBC_PRIORS[family], link=link)
+
+
+#: the non-zero coefficients of :func:`sparse_glmm` (the first five predictors)
+SPARSE_EFFECTS = (1.0, -0.8, 0.6, -0.5, 0.4)
+
+
+def sparse_glmm(n_groups: int = 20, per_group: int = 15, n_predictors: int = 50,
+                seed: int = 1) -> pd.DataFrame:
+    """A gaussian GLMM with many candidate predictors, few of them real (the shrinkage-prior
+    check): ``y = 1 + sum_j b_j x_j + u_g + e``, x standard normal, the first five ``b_j``
+    :data:`SPARSE_EFFECTS`, the rest zero, ``u_g ~ N(0, 0.5^2)``, ``e ~ N(0, 1)``."""
+    rng = np.random.default_rng(seed)
+    n = n_groups * per_group
+    X = rng.normal(size=(n, n_predictors))
+    b = np.zeros(n_predictors)
+    k = min(len(SPARSE_EFFECTS), n_predictors)
+    b[:k] = SPARSE_EFFECTS[:k]
+    g = np.repeat(np.arange(n_groups), per_group)
+    y = 1 + X @ b + rng.normal(0, 0.5, n_groups)[g] + rng.normal(size=n)
+    data = pd.DataFrame(X, columns=[f"x{j + 1}" for j in range(n_predictors)])
+    data["g"] = [f"g{j}" for j in g]
+    data["y"] = y
+    return data
