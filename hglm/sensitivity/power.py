@@ -17,7 +17,9 @@ __all__ = ["log_prior_dataset", "sensitivity", "COMPONENTS", "prior_variables"]
 
 #: prior groups that ``sensitivity(fit, keys=[...])`` can power-scale alone, as name prefixes
 COMPONENTS = {
-    "fixed": ("Intercept_centered", "b", "beta", "fixed_", "Intercept_"),
+    "fixed": ("Intercept_centered", "b", "beta", "fixed_", "Intercept_",
+              # shrinkage priors' scales (hglm/build/shrinkage.py)
+              "tau_b", "lambda_b", "c2_b", "R2_b", "phi_b"),
     "sd": ("sd_",),
     "cor": ("L_", "cor_", "chol_cov_"),
     "sigma": ("sigma",),
@@ -28,6 +30,7 @@ COMPONENTS = {
 def prior_variables(model) -> list:
     """The free variables whose priors a user sets: not the group effects (z or centred r)."""
     offsets = {f"{p}_{b.label}" for b in model.design.blocks for p in ("z", "r", "eta", "c")}
+    offsets.add("z_b")  # a shrinkage prior's standard-normal offsets, like the groups' z
     return [rv for rv in model.pymc_model.free_RVs if rv.name not in offsets]
 
 
