@@ -61,3 +61,13 @@ def test_sbc_fails_when_the_simulation_uses_the_wrong_link():
                      seed=1, **REDUCED)
     assert not result.passed
     assert not result.table.set_index("parameter").loc["sd_g[Intercept]", "calibrated"]
+
+
+def test_parallel_workers_give_the_same_ranks():
+    """joblib workers (the backend prior_sweep uses) fit their share of the simulations with
+    the same seeds: the ranks equal the in-process run's."""
+    kw = dict(n_sims=10, draws=100, tune=150, chains=2, seed=3, progressbar=False)
+    local = sbc(sbc_model("gaussian"), **kw)
+    parallel = sbc(sbc_model("gaussian"), n_jobs=2, **kw)
+    cols = ["sim", "parameter", "rank", "u"]
+    assert local.ranks[cols].equals(parallel.ranks[cols])
