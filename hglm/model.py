@@ -204,7 +204,8 @@ class Model:
         elif response == "binary":
             checks.check_binary(y, name)
         clone = copy.copy(self)
-        clone.design = dataclasses.replace(self.design, y=y)
+        # the dtype make_design gives (whole-number responses are integers)
+        clone.design = dataclasses.replace(self.design, y=y.astype(self.design.y.dtype))
         clone.prior_set = resolve_priors(clone.design, self.prior_set.user)
         clone._strategy = get_strategy(self.strategy, clone.design, self.centered)
         clone._pymc_model = None

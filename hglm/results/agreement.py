@@ -6,11 +6,9 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from hglm.results.tables import population_vars
+from hglm.results.tables import population_vars, scalar_draws
 
 __all__ = ["posterior_agreement"]
-
-_SAMPLE = ("chain", "draw")
 
 
 def posterior_agreement(a, b, var_names: list[str] | None = None) -> pd.DataFrame:
@@ -22,18 +20,13 @@ def posterior_agreement(a, b, var_names: list[str] | None = None) -> pd.DataFram
     two strategies); ``var_names`` defaults to the population parameters.
     """
     names = var_names or population_vars(a.design, a.posterior)
+    draws_b = scalar_draws(b.posterior, names)
     rows = []
-    for name in names:
-        pa, pb = a.posterior[name], b.posterior[name]
-        se = np.sqrt(az.mcse(a.posterior[[name]])[name] ** 2
-                     + az.mcse(b.posterior[[name]])[name] ** 2)
-        table = {"mean_a": pa.mean(_SAMPLE), "mean_b": pb.mean(_SAMPLE), "mcse": se,
-                 "sd_a": pa.std(_SAMPLE, ddof=1), "sd_b": pb.std(_SAMPLE, ddof=1)}
-        for idx in np.ndindex(*pa.shape[2:]):
-            labels = [str(pa[d].values[i]) for d, i in zip(pa.dims[2:], idx)]
-            row = {"parameter": f"{name}[{', '.join(labels)}]" if labels else name}
-            row.update({k: float(np.asarray(v)[idx]) for k, v in table.items()})
-            rows.append(row)
+    for label, xa in scalar_draws(a.posterior, names).items():
+        xb = draws_b[label]
+        rows.append({"parameter": label, "mean_a": xa.mean(), "mean_b": xb.mean(),
+                     "mcse": np.hypot(az.mcse(xa), az.mcse(xb)).item(),
+                     "sd_a": xa.std(ddof=1), "sd_b": xb.std(ddof=1)})
     out = pd.DataFrame(rows)
     out["z"] = (out["mean_a"] - out["mean_b"]).abs() / out["mcse"]
     out["sd_ratio"] = out["sd_a"] / out["sd_b"]

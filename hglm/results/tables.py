@@ -6,13 +6,14 @@ Intervals are equal-tailed (2.5% and 97.5% quantiles), as brms and rstanarm repo
 from __future__ import annotations
 
 import arviz as az
+import numpy as np
 import pandas as pd
 import xarray as xr
 
 from hglm.design.matrices import Design
 
 __all__ = ["describe", "fixef_table", "varcorr_table", "ranef_table", "coef_table",
-           "population_vars"]
+           "population_vars", "scalar_draws"]
 
 _SAMPLE = ("chain", "draw")
 
@@ -44,6 +45,18 @@ def population_vars(design: Design, posterior: xr.Dataset) -> list[str]:
             names.append(f"cor_{block.label}")
     names += [a for a in design.family.aux if a in posterior]
     return [n for n in names if n in posterior]
+
+
+def scalar_draws(ds: xr.Dataset, names: list[str]) -> dict[str, np.ndarray]:
+    """Every element of each variable as ``"name[label, ...]"`` -> its (chain, draw) values."""
+    out = {}
+    for name in names:
+        da = ds[name]
+        for idx in np.ndindex(*da.shape[2:]):
+            labels = [str(da[d].values[i]) for d, i in zip(da.dims[2:], idx)]
+            key = f"{name}[{', '.join(labels)}]" if labels else name
+            out[key] = np.asarray(da.values)[(slice(None), slice(None)) + idx]
+    return out
 
 
 def fixef_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:

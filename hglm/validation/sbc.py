@@ -131,21 +131,8 @@ def _holm(p: np.ndarray) -> np.ndarray:
 
 
 # --- simulation and refits ----------------------------------------------------------------------
-def _scalars(ds, names: list[str]) -> dict[str, np.ndarray]:
-    """Each element of each variable as ``name[label]`` -> its values over (chain, draw)."""
-    out = {}
-    for name in names:
-        da = ds[name]
-        values = np.asarray(da.values).reshape((-1,) + da.shape[2:])
-        for idx in np.ndindex(*da.shape[2:]):
-            labels = [str(da[d].values[i]) for d, i in zip(da.dims[2:], idx)]
-            key = f"{name}[{', '.join(labels)}]" if labels else name
-            out[key] = values[(slice(None),) + idx]
-    return out
-
-
 def _fit_one(model, sim: int, y: np.ndarray, truth: dict, settings: dict, seed: int):
-    from hglm.results.tables import population_vars
+    from hglm.results.tables import population_vars, scalar_draws
 
     start = time.perf_counter()
     refit = model.with_response(y)
@@ -153,7 +140,8 @@ def _fit_one(model, sim: int, y: np.ndarray, truth: dict, settings: dict, seed: 
         warnings.simplefilter("ignore")
         fit = refit.fit(**settings, seed=seed, progressbar=False)
     diag = fit.diagnostics
-    draws = _scalars(fit.posterior, population_vars(fit.design, fit.posterior))
+    draws = {k: v.ravel() for k, v in
+             scalar_draws(fit.posterior, population_vars(fit.design, fit.posterior)).items()}
     total = next(iter(draws.values())).size
     # thin to about the effective sample size, so the ranks are taken among ~independent draws
     n_draws = int(min(MAX_RANK_DRAWS, total, max(diag.min_ess_bulk, 10)))
@@ -198,7 +186,7 @@ def sbc(model, n_sims: int = 200, draws: int = 500, tune: int = 500, chains: int
     ``"ray"``, as :func:`hglm.prior_sweep`; ``n_jobs=1`` (the default locally) fits in this
     process, which reuses one compiled sampler for all simulations.
     """
-    from hglm.results.tables import population_vars
+    from hglm.results.tables import population_vars, scalar_draws
     from hglm.sample.nuts import resolve_sampler
     from hglm.sensitivity.sweep import _backend
 
@@ -212,7 +200,7 @@ def sbc(model, n_sims: int = 200, draws: int = 500, tune: int = 500, chains: int
     prior_seed = int(np.random.SeedSequence([seed, 7]).generate_state(1)[0])
     prior = simulator.sample_prior_predictive(draws=n_sims, seed=prior_seed)
     names = population_vars(model.design, prior.prior)
-    truths = _scalars(prior.prior, names)
+    truths = {k: v.ravel() for k, v in scalar_draws(prior.prior, names).items()}
     ys = prior.prior_predictive[model.design.response_name].values[0]
     jobs = [(s, ys[s], {k: v[s] for k, v in truths.items()}) for s in range(n_sims)]
     settings = {"draws": draws, "tune": tune, "chains": chains, "sampler": sampler}
