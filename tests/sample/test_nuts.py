@@ -63,7 +63,11 @@ def test_dense_mass_matrix_for_small_posteriors_only():
     small = hglm.Model("y ~ x + (1 | g)", toy_frame(n_groups=6)).pymc_model      # marginal: 4
     large = hglm.Model("y ~ x + (1 | g)", toy_frame(n_groups=60),
                        strategy="indexed", centered=False).pymc_model            # 60 z + 4
+    # 25 parameters: the SBC poisson model, whose chains got stuck with a dense matrix
+    middle = hglm.Model("y ~ x + (1 | g)", toy_frame(n_groups=21),
+                        strategy="indexed", centered=False).pymc_model            # 21 z + 4
     assert dense_mass(small, SamplerSettings())
+    assert not dense_mass(middle, SamplerSettings())
     assert not dense_mass(large, SamplerSettings())
     assert dense_mass(large, SamplerSettings(mass_matrix="dense"))
     assert not dense_mass(small, SamplerSettings(mass_matrix="diag"))
@@ -90,3 +94,16 @@ def test_compiled_sampler_reused_across_data_gives_the_fresh_draws():
     for name in ("beta", "sd_g", "cor_g", "sigma"):
         np.testing.assert_array_equal(reused.posterior[name].values, fresh.posterior[name].values)
     assert not np.array_equal(fit(a).posterior["beta"].values, fresh.posterior["beta"].values)
+
+
+def test_program_cache_is_bounded():
+    """A full cache is emptied (JAX's caches too), so compiled code cannot pile up."""
+    from hglm.sample import jax_nuts
+
+    jax_nuts._PROGRAMS.clear()
+    for i in range(jax_nuts.CACHE_SIZE):
+        jax_nuts._cached(("test", i), lambda: i)
+    assert len(jax_nuts._PROGRAMS) == jax_nuts.CACHE_SIZE
+    assert jax_nuts._cached(("test", 0), lambda: "rebuilt") == 0  # a hit is not rebuilt
+    jax_nuts._cached(("test", "new"), lambda: "new")
+    assert list(jax_nuts._PROGRAMS) == [("test", "new")]
