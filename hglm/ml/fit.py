@@ -1,18 +1,31 @@
-"""``fit_ml``: maximise the marginal likelihood with scipy's L-BFGS-B (lme4's ``lmer``/``glmer``)."""
+"""``fit_ml``: maximise the marginal likelihood (lme4's ``lmer``/``glmer``).
+
+The pipeline: the design in internal coordinates (:mod:`hglm.ml.scaling`) -> the Laplace
+objective (:mod:`hglm.ml.objective`) -> L-BFGS-B and Newton polishing with a convergence
+check (:mod:`hglm.ml.optimise`) -> estimates mapped back to the user's scale, with lme4's
+messages for fits that did not converge or lie on the boundary.
+"""
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from hglm.design.matrices import Design
-from hglm.ml.objective import LaplaceObjective
+from hglm.ml.objective import LaplaceObjective, ParamLayout
+from hglm.ml.optimise import Optimum, maximise
+from hglm.ml.scaling import Scaling, internal
+from hglm.notices import ConvergenceWarning, SingularFitWarning
 
-__all__ = ["MLFit", "fit_ml"]
+__all__ = ["MLFit", "fit_ml", "SINGULAR_TOL"]
+
+#: a relative covariance factor's diagonal element below this (internal, standardised
+#: scale) is a variance at zero, or a correlation at +-1 when the row is not all zero:
+#: lme4's ``isSingular(tol = 1e-4)``
+SINGULAR_TOL = 1e-4
 
 
 @dataclass
@@ -26,8 +39,13 @@ class MLFit:
     fixef: pd.Series
     varcorr: pd.DataFrame          # group, name, kind (sd|cor), estimate
     converged: bool
-    message: str
-    phi: np.ndarray
+    singular: bool
+    messages: list[str] = field(default_factory=list)
+    max_grad: float = 0.0
+
+    @property
+    def message(self) -> str:
+        return "; ".join(self.messages)
 
     @property
     def nobs(self) -> int:
@@ -47,7 +65,8 @@ class MLFit:
 
     def sd(self, group: str, name: str = "Intercept") -> float:
         vc = self.varcorr
-        return float(vc[(vc.group == group) & (vc.name == name) & (vc.kind == "sd")].estimate.iloc[0])
+        return float(vc[(vc.group == group) & (vc.name == name)
+                        & (vc.kind == "sd")].estimate.iloc[0])
 
     def summary(self) -> str:
         kind = "REML" if self.reml else "maximum likelihood"
@@ -55,80 +74,124 @@ class MLFit:
         lines = [f"Mixed model fit by {kind}{approx} [hglm]",
                  f" Family: {self.design.family.name}  ( {self.design.family.link} )",
                  f"Formula: {self.design.formula.formula}",
-                 f"logLik {self.logLik:.4f}  npar {self.npar}  AIC {self.aic:.2f}  BIC {self.bic:.2f}",
+                 f"logLik {self.logLik:.4f}  npar {self.npar}  "
+                 f"AIC {self.aic:.2f}  BIC {self.bic:.2f}",
                  "", "Variance components:", self.varcorr.to_string(index=False), "",
                  "Fixed effects:", self.fixef.to_string()]
-        if not self.converged:
-            lines.append(f"Warning: the optimiser did not converge: {self.message}")
+        lines += [f"{'Note' if self.converged else 'Warning'}: {m}" for m in self.messages]
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
 
 
-def _start(design: Design, objective: LaplaceObjective) -> np.ndarray:
-    lay = objective.layout
+def _start(design: Design, lay: ParamLayout) -> np.ndarray:
+    """lme4's start: unit relative factors; the intercept at the link of the mean response
+    (internal columns are orthonormal, so the other coefficients start at zero)."""
     phi = np.zeros(lay.n_phi)
     if not lay.reml and design.has_intercept:
-        mean = np.mean(design.y / design.trials) if design.trials is not None else np.mean(design.y)
+        trials = design.trials if design.trials is not None else 1.0
+        mean = float(np.mean(design.y / trials))
         if design.family.link != "identity":
-            mean = float(design.family.link_numpy(np.clip(mean, 0.02, 0.98) if
-                         design.family.response in ("binomial", "binary") else max(mean, 0.1)))
+            low = 0.02 if design.family.response in ("binomial", "binary") else 0.1
+            high = 0.98 if design.family.response in ("binomial", "binary") else np.inf
+            mean = float(design.family.link_numpy(np.clip(mean, low, high)))
         phi[design.fixed_names.index("Intercept")] = mean
     for sl, (rows, cols) in zip(lay.theta, lay.tri):
         phi[sl] = (rows == cols).astype(float)
     if "sigma" in lay.aux:
-        phi[lay.aux["sigma"]] = np.log(np.std(design.y))
+        phi[lay.aux["sigma"]] = np.log(max(float(np.std(design.y)), 1e-3))
     return phi
 
 
-def fit_ml(design: Design, reml: bool = False, start: np.ndarray | None = None) -> MLFit:
+def fit_ml(design: Design, reml: bool = False) -> MLFit:
     """Maximum-likelihood (``reml=False``) or REML fit of ``design``'s model.
 
-    The objective and its gradient are compiled PyTensor graphs (see
-    :mod:`hglm.ml.objective`); the optimiser is scipy's L-BFGS-B with the diagonal of each
-    relative covariance factor bounded at zero, as lme4 bounds it, so a variance can be
-    estimated as exactly zero.
+    The optimum is found in internal coordinates (orthonormal fixed-effect columns,
+    unit-scale group-effect columns and response), so predictors on any scale fit alike,
+    and polished by Newton steps until every free gradient is below
+    :data:`hglm.ml.optimise.GRAD_TOL`; ``converged`` says whether that check passed, and
+    ``messages`` carry lme4's wording for fits that did not converge or are singular.
+    Each relative covariance factor's diagonal is bounded at zero, as lme4 bounds it, so a
+    variance can be estimated as exactly zero.
     """
-    objective = LaplaceObjective(design, reml)
+    inner, scaling = internal(design)
+    objective = LaplaceObjective(inner, reml)
     lay = objective.layout
-    phi0 = _start(design, objective) if start is None else np.asarray(start, float)
-    state = {"w": np.zeros(lay.n_w)}
-
-    def negative(phi):
-        value, grad, w, _ = objective.value_and_grad(phi, state["w"])
-        if np.isfinite(value):
-            state["w"] = w
-        else:
-            return 1e300, np.zeros_like(phi)
-        return -value, -grad
-
-    bounds = [(0.0, None) if diag else (None, None) for diag in lay.theta_is_diagonal()]
-    result = optimize.minimize(negative, phi0, jac=True, method="L-BFGS-B", bounds=bounds,
-                               options={"maxiter": 5000, "maxfun": 10000, "ftol": 1e-14,
-                                        "gtol": 1e-8})
-    phi = result.x
-    logLik, _, w, _ = objective.value_and_grad(phi, state["w"])
-    if not result.success:
-        warnings.warn(f"maximum-likelihood fit of {design.formula.formula!r} did not converge: "
-                      f"{result.message}", UserWarning, stacklevel=2)
-    return MLFit(design, reml, logLik, lay.n_phi if not reml else lay.n_phi + lay.p,
-                 _fixef(design, lay, phi, w), _varcorr(design, lay, phi), bool(result.success),
-                 str(result.message), phi)
+    with np.errstate(all="ignore"):
+        optimum = maximise(objective, _start(inner, lay))
+    singular = _singular(design, lay, optimum.phi)
+    if _saturated(inner, lay, optimum):
+        optimum.converged = False
+        optimum.messages.append(
+            "fitted probabilities or rates numerically 0 or 1 occurred: a predictor separates "
+            "the outcomes (perfect separation), so some estimates run off to infinity and the "
+            "maximum likelihood does not exist; the Bayesian fit's priors keep them finite")
+    messages = optimum.messages + singular
+    for text in optimum.messages:
+        warnings.warn(f"maximum-likelihood fit of {design.formula.formula!r}: {text}",
+                      ConvergenceWarning, stacklevel=2)
+    for text in singular:
+        warnings.warn(f"{design.formula.formula!r}: {text}", SingularFitWarning, stacklevel=2)
+    logLik = scaling.loglik(optimum.value, design.n, reml)
+    npar = lay.n_phi if not reml else lay.n_phi + lay.p
+    return MLFit(design, reml, logLik, npar, _fixef(design, lay, optimum, scaling),
+                 _varcorr(design, lay, optimum.phi, scaling), optimum.converged,
+                 bool(singular), messages, optimum.max_grad)
 
 
-def _fixef(design, lay, phi, w) -> pd.Series:
-    beta = w[lay.n_u:] if lay.reml else phi[: lay.p]
-    return pd.Series(beta, index=list(design.fixed_names), name="estimate")
+#: a fitted mean this close to the edge of its range is "numerically 0 or 1" (R's glm.fit
+#: uses 10 machine epsilons; a little wider here, since the optimiser stops where the
+#: log-likelihood stops changing, well before the mean reaches the edge exactly)
+SATURATION = 1e-8
 
 
-def _varcorr(design, lay, phi) -> pd.DataFrame:
-    scale = np.exp(phi[lay.aux["sigma"]]) if "sigma" in lay.aux else 1.0
+def _saturated(design: Design, lay: ParamLayout, optimum: Optimum) -> bool:
+    """Whether fitted probabilities reach 0 or 1 (or rates 0): separation (internal design)."""
+    if design.family.response == "continuous":
+        return False
+    phi, w = optimum.phi, optimum.w
+    gamma = w[lay.n_u:] if lay.reml else phi[: lay.p]
+    eta = design.X @ gamma + (design.offset if design.offset is not None else 0.0)
+    for k, block in enumerate(design.blocks):
+        lam = lay.lam(phi, k, block.q)
+        u = w[lay.u[k]].reshape(block.n_levels, block.q)
+        eta = eta + np.sum(block.Z * (u @ lam.T)[block.index], axis=1)
+    with np.errstate(over="ignore"):
+        mu = design.family.inverse_link_numpy(eta)
+    if design.family.response == "count":
+        return bool(np.any(mu < SATURATION))
+    return bool(np.any((mu < SATURATION) | (mu > 1 - SATURATION)))
+
+
+def _singular(design: Design, lay: ParamLayout, phi: np.ndarray) -> list[str]:
+    """lme4's "boundary (singular) fit", naming the variance or correlation at the boundary."""
+    out = []
+    for k, block in enumerate(design.blocks):
+        lam = lay.lam(phi, k, block.q)
+        for i, term in enumerate(block.terms):
+            if lam[i, i] >= SINGULAR_TOL:
+                continue
+            if np.all(np.abs(lam[i, :i]) < SINGULAR_TOL):
+                what = f"the variance of {term} over {block.label} is estimated as zero"
+            else:
+                what = (f"{term} over {block.label} is perfectly correlated with the "
+                        f"block's other terms (a correlation at +-1)")
+            out.append(f"boundary (singular) fit: {what}; consider removing that term")
+    return out
+
+
+def _fixef(design: Design, lay: ParamLayout, optimum: Optimum, scaling: Scaling) -> pd.Series:
+    gamma = optimum.w[lay.n_u:] if lay.reml else optimum.phi[: lay.p]
+    return pd.Series(scaling.beta(gamma), index=list(design.fixed_names), name="estimate")
+
+
+def _varcorr(design: Design, lay: ParamLayout, phi: np.ndarray, scaling: Scaling) -> pd.DataFrame:
+    sigma = np.exp(phi[lay.aux["sigma"]]) * scaling.y_scale if "sigma" in lay.aux else 1.0
     rows = []
-    for block, sl, (r, c) in zip(design.blocks, lay.theta, lay.tri):
-        lam = np.zeros((block.q, block.q))
-        lam[r, c] = phi[sl]
-        cov = scale**2 * lam @ lam.T
+    for k, block in enumerate(design.blocks):
+        lam = scaling.lam(k, lay.lam(phi, k, block.q))
+        cov = sigma**2 * lam @ lam.T
         sd = np.sqrt(np.diag(cov))
         rows += [(block.label, t, "sd", s) for t, s in zip(block.terms, sd)]
         if block.has_correlation:
@@ -138,6 +201,7 @@ def _varcorr(design, lay, phi) -> pd.DataFrame:
             rows += [(block.label, f"{block.terms[j]}:{block.terms[i]}", "cor", cor[i, j])
                      for i, j in zip(ri, ci)]
     for name, i in lay.aux.items():
+        value = float(np.exp(phi[i])) * (scaling.y_scale if name == "sigma" else 1.0)
         rows.append(("Residual" if name == "sigma" else "Dispersion", name,
-                     "sd" if name == "sigma" else name, float(np.exp(phi[i]))))
+                     "sd" if name == "sigma" else name, value))
     return pd.DataFrame(rows, columns=["group", "name", "kind", "estimate"])

@@ -126,6 +126,13 @@ class Family:
         dist = getattr(pm, self.info.pymc).dist(**self._params(eta, aux, trials))
         return pm.logp(dist, y)
 
+    def log_density(self, y: np.ndarray, eta: Any, aux: dict[str, Any],
+                    trials: np.ndarray | None = None):
+        """Pointwise log-likelihood (PyTensor) written on the link scale, without parameter
+        checks: finite and smooth for every finite ``eta``, so an optimiser can step
+        anywhere (maximum likelihood, :mod:`hglm.ml`).  Normalising constants included."""
+        return _log_density(self, y, eta, aux, trials)
+
     def logpdf_numpy(self, y: np.ndarray, eta: np.ndarray, aux: dict[str, np.ndarray],
                      trials: np.ndarray | None = None) -> np.ndarray:
         """Pointwise log-likelihood (NumPy/SciPy), broadcasting over draws."""
@@ -148,13 +155,58 @@ class Family:
         if self.name == "negbinomial":
             alpha = np.broadcast_to(aux["alpha"], np.shape(mu))
             return rng.negative_binomial(alpha, alpha / (alpha + mu))
-        n = np.ones_like(mu, dtype=np.int64) if trials is None else np.broadcast_to(trials, np.shape(mu))
+        n = (np.ones_like(mu, dtype=np.int64) if trials is None
+             else np.broadcast_to(trials, np.shape(mu)))
         return rng.binomial(n, mu)
 
 
-def _logpdf_numpy(family: "Family", y, eta, aux, trials):
-    from scipy import stats
+def _log_cdf_normal(x):
+    """log Phi(x), stable in both tails: log(erfcx(-x/sqrt2)/2) - x^2/2 below zero (no
+    underflow), log1p(-erfc(x/sqrt2)/2) above; each branch sees only its own half of x so
+    neither produces the inf/nan whose gradient a switch would still propagate."""
+    import pytensor.tensor as pt
 
+    low, high = pt.minimum(x, 0.0), pt.maximum(x, 0.0)
+    below = pt.log(0.5 * pt.erfcx(-low / np.sqrt(2.0))) - 0.5 * low**2
+    above = pt.log1p(-0.5 * pt.erfc(high / np.sqrt(2.0)))
+    return pt.switch(x < 0, below, above)
+
+
+def _binary_logs(link: str, eta):
+    """(log p, log(1 - p)) of a success probability given on the link scale."""
+    import pytensor.tensor as pt
+
+    if link == "logit":
+        return -pt.softplus(-eta), -pt.softplus(eta)
+    if link == "probit":
+        return _log_cdf_normal(eta), _log_cdf_normal(-eta)
+    # cloglog: p = 1 - exp(-exp(eta)); eta clipped where exp(eta) would under- or overflow
+    rate = pt.exp(pt.clip(eta, -700.0, 700.0))
+    return pt.log1mexp(-rate), -rate
+
+
+def _log_density(family: Family, y, eta, aux, trials):
+    import pytensor.tensor as pt
+
+    if family.name == "gaussian":
+        mu = eta if family.link == "identity" else pt.exp(eta)
+        sigma = aux["sigma"]
+        return -0.5 * ((y - mu) / sigma) ** 2 - pt.log(sigma) - 0.5 * np.log(2 * np.pi)
+    if family.name in ("poisson", "negbinomial"):
+        if family.name == "poisson":
+            return y * eta - pt.exp(eta) - pt.gammaln(y + 1.0)
+        alpha = aux["alpha"]
+        log_total = pt.logaddexp(eta, pt.log(alpha))            # log(mu + alpha)
+        return (y * (eta - log_total) + alpha * (pt.log(alpha) - log_total)
+                + pt.gammaln(y + alpha) - pt.gammaln(alpha) - pt.gammaln(y + 1.0))
+    n = 1.0 if trials is None else trials
+    log_p, log_q = _binary_logs(family.link, eta)
+    choose = pt.gammaln(n + 1.0) - pt.gammaln(y + 1.0) - pt.gammaln(n - y + 1.0)
+    return y * log_p + (n - y) * log_q + choose
+
+
+def _logpdf_numpy(family: Family, y, eta, aux, trials):
+    from scipy import stats
     from scipy.special import gammaln
 
     mu = family.inverse_link_numpy(eta)
