@@ -13,8 +13,8 @@ from hglm.results.summary import format_summary
 from hglm.sample.diagnostics import Diagnostics, diagnose
 
 if TYPE_CHECKING:
-    from hglm.model import Model
     from hglm.comparison.bridge import BridgeResult
+    from hglm.model import Model
     from hglm.sample.nuts import SamplerSettings
 
 __all__ = ["Fit"]
@@ -23,11 +23,13 @@ __all__ = ["Fit"]
 class Fit:
     """A fitted model: ``idata`` (ArviZ InferenceData) plus lme4-style tables."""
 
-    def __init__(self, model: "Model", idata, settings: "SamplerSettings", elapsed: float):
+    def __init__(self, model: Model, idata, settings: SamplerSettings, elapsed: float,
+                 notes: list[str] | None = None):
         self.model = model
         self.idata = idata
         self.settings = settings
         self.elapsed = elapsed
+        self.notes = list(notes or [])      # what hglm decided while fitting, in plain words
         self._cache: dict = {}
 
     def log_likelihood(self):
@@ -81,7 +83,8 @@ class Fit:
         return shrinkage_table(self.design, self.posterior, threshold)
 
     def varcorr(self) -> pd.DataFrame:
-        """Variance components: group, name, kind (sd|cor), mean, sd, lower, upper, ess_bulk, r_hat."""
+        """Variance components: group, name, kind (sd|cor), mean, sd, lower, upper, ess_bulk,
+        r_hat."""
         return tables.varcorr_table(self.design, self.posterior)
 
     def ranef(self) -> pd.DataFrame:
@@ -153,7 +156,7 @@ class Fit:
         from hglm.results.plots import plot_fixef
         return plot_fixef(self)
 
-    def log_marginal_likelihood(self, seed: int | None = None) -> "BridgeResult":
+    def log_marginal_likelihood(self, seed: int | None = None) -> BridgeResult:
         """log p(y) by bridge sampling, with an error estimate (for Bayes factors).
 
         Priors must be proper (hglm's defaults are). Needs enough draws: it warns, and says
@@ -180,7 +183,8 @@ class Fit:
         save_fit(self, path, overwrite)
 
     def __repr__(self) -> str:
-        return f"<hglm.Fit {self.model.formula!r}: {self.settings.chains} chains x {self.settings.draws} draws>"
+        return (f"<hglm.Fit {self.model.formula!r}: {self.settings.chains} chains x "
+                f"{self.settings.draws} draws>")
 
     def __str__(self) -> str:
         return self.summary()

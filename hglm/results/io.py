@@ -51,6 +51,7 @@ def save_fit(fit, path: str | os.PathLike, overwrite: bool = False) -> None:
         "parameterization": model.parameterization,
         "settings": fit.settings.to_dict(),
         "elapsed": fit.elapsed,
+        "notes": fit.notes,
         "versions": versions(),
     }
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
@@ -86,4 +87,5 @@ def load(path: str | os.PathLike):
     model = Model(spec["formula"], data, spec["family"], priors=spec["priors"],
                   link=spec["link"], strategy=spec["strategy"], centered=spec.get("centered"))
     idata = az.from_netcdf(str(path / "idata.nc"))
-    return Fit(model, idata, SamplerSettings(**spec["settings"]), spec["elapsed"])
+    return Fit(model, idata, SamplerSettings(**spec["settings"]), spec["elapsed"],
+               spec.get("notes", []))

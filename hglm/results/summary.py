@@ -86,6 +86,7 @@ def format_summary(fit) -> str:
     lines += ["", f"Sampler: {diag.divergences} divergent transitions; max R-hat "
                   f"{diag.max_rhat:.3f}; min ESS bulk {diag.min_ess_bulk:.0f}, tail "
                   f"{diag.min_ess_tail:.0f}; {fit.elapsed:.1f} s"]
+    lines += [f"Note: {n}" for n in fit.notes]
     problems = diag.problems(settings.target_accept)
     lines += [f"Warning: {p}" for p in problems]
     return "\n".join(lines)

@@ -48,7 +48,9 @@ class SBCResult:
         fits = self.fits
         lines = [f"SBC: {fits.shape[0]} simulations, {self.settings.get('family', '')} "
                  f"{self.settings.get('formula', '')}",
-                 f"divergent fits: {(fits['divergences'] > 0).sum()}, max R-hat "
+                 f"divergent fits: {(fits['divergences'] > 0).sum()}, fits with R-hat > "
+                 f"1.01: {(fits['max_rhat'] > 1.01).sum()}, refitted at a smaller step: "
+                 f"{int(fits['refitted'].sum()) if 'refitted' in fits else 0}, max R-hat "
                  f"{fits['max_rhat'].max():.3f}, median ranks among "
                  f"{int(self.ranks['n_draws'].median())} draws",
                  self.table.to_string(index=False, float_format=lambda v: f"{v:.3g}"),
@@ -156,6 +158,7 @@ def _fit_one(model, sim: int, y: np.ndarray, truth: dict, settings: dict, seed: 
                      "n_draws": n_draws, "u": u})
     summary = {"sim": sim, "divergences": diag.divergences, "max_rhat": diag.max_rhat,
                "min_ess": diag.min_ess_bulk, "seconds": time.perf_counter() - start,
+               "target_accept": fit.settings.target_accept, "refitted": bool(fit.notes),
                "parameterization": ", ".join(f"{k}: {v}" for k, v in
                                              refit.parameterization.items())}
     return rows, summary
@@ -172,7 +175,7 @@ def _fit_batch(spec: dict, jobs: list, settings: dict, seed: int):
     return [_fit_one(model, sim, y, truth, settings, seed + sim) for sim, y, truth in jobs]
 
 
-def sbc(model, n_sims: int = 200, draws: int = 500, tune: int = 500, chains: int = 2,
+def sbc(model, n_sims: int = 200, draws: int = 1000, tune: int = 1000, chains: int = 4,
         sampler: str = "auto", seed: int = 0, simulator=None, level: float = 0.01,
         backend: str = "local", client=None, n_jobs: int | None = 1,
         progressbar: bool = True) -> SBCResult:
@@ -181,10 +184,12 @@ def sbc(model, n_sims: int = 200, draws: int = 500, tune: int = 500, chains: int
     ``n_sims`` parameter sets are drawn from the prior with a response each
     (:meth:`hglm.Model.sample_prior_predictive`; from ``simulator``'s instead when given: a
     model with the same parameters, for showing that a mis-specified simulation fails); each
-    is refitted with ``draws`` x ``chains`` NUTS draws, and the true values are ranked among
-    draws thinned to their effective sample size.  ``backend``: ``"local"``, ``"dask"`` or
-    ``"ray"``, as :func:`hglm.prior_sweep`; ``n_jobs=1`` (the default locally) fits in this
-    process, which reuses one compiled sampler for all simulations.
+    is refitted with ``draws`` x ``chains`` NUTS draws (``fit``'s defaults, so the check
+    covers what a user gets, automatic refits at a smaller step size included), and the
+    true values are ranked among draws thinned to their effective sample size.  ``backend``:
+    ``"local"``, ``"dask"`` or ``"ray"``, as :func:`hglm.prior_sweep`; ``n_jobs=1`` (the
+    default locally) fits in this process, which reuses one compiled sampler for all
+    simulations.
     """
     from hglm.results.tables import population_vars, scalar_draws
     from hglm.sample.nuts import resolve_sampler

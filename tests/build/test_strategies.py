@@ -70,7 +70,8 @@ def test_marginal_with_a_crossed_factor_conditions_on_the_sampled_one():
     d = m.design
     g, h = d.blocks
     mean = d.X @ values["beta"] + values["r_h"][h.index, 0]
-    V = values["sigma"] ** 2 * np.eye(d.n) + values["sd_g"][0] ** 2 * (g.index[:, None] == g.index[None, :])
+    V = (values["sigma"] ** 2 * np.eye(d.n)
+         + values["sd_g"][0] ** 2 * (g.index[:, None] == g.index[None, :]))
     expected = stats.multivariate_normal(mean, V).logpdf(d.y)
     assert _marginal_potential(model, point, "y") == pytest.approx(expected, rel=1e-9)
 
@@ -113,10 +114,13 @@ def test_strategy_refuses_a_family_it_cannot_fit():
 def test_auto_picks_marginal_for_gaussian_and_centring_follows_the_data(sleepstudy):
     assert hglm.Model("Reaction ~ Days + (Days | Subject)", sleepstudy).parameterization == {
         "strategy": "marginal", "Subject": "marginalised"}
-    # 10 rows per subject inform each subject's effects: centred when sampled and uncorrelated
+    # 10 rows per subject inform each subject's effects: partially centred, level by level
+    # and term by term, when sampled and uncorrelated
     m = hglm.Model("Reaction ~ Days + (Days || Subject)", sleepstudy, strategy="indexed")
-    assert m.parameterization["Subject"] == "centred"
-    assert "z_Subject" not in {v.name for v in m.pymc_model.free_RVs}
+    assert m.parameterization["Subject"] == "partially centred"
+    assert "t_Subject" in {v.name for v in m.pymc_model.free_RVs}
+    weights = m._strategy.weights(m.design, m.design.blocks[0])
+    assert weights.shape == (18, 2) and 0.3 < np.median(weights) < 1
     # a random intercept alone is centred hierarchically, on the fixed intercept
     m = hglm.Model("Reaction ~ Days + (1 | Subject)", sleepstudy, strategy="indexed")
     assert m.parameterization["Subject"] == "hierarchically centred"
@@ -182,6 +186,7 @@ def _nested_counts(seed=0):
                          "brood": pd.Categorical(rows), "loc": pd.Categorical(loc[rows])})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make, variants", [
     (lambda s: hglm.Model("Reaction ~ Days + (Days | Subject)", s),
      ({"strategy": "marginal"}, {"strategy": "indexed"})),
@@ -214,7 +219,7 @@ def test_centred_correlated_density_is_the_multivariate_normal():
     m = hglm.Model("y ~ x + (1 + x + z | g)", toy_frame(), strategy="indexed", centered=True)
     model = m.pymc_model
     point, values = _point_values(model, seed=3)
-    out = model.replace_rvs_by_values([model["r_g_prior"]])[0]
+    out = model.replace_rvs_by_values([model["t_g_prior"]])[0]
     got = float(model.compile_fn(out, inputs=model.value_vars, on_unused_input="ignore")(point))
     sd, cor = values["sd_g"], values["cor_g"]
     corr = np.eye(3)
@@ -223,6 +228,46 @@ def test_centred_correlated_density_is_the_multivariate_normal():
     cov = sd[:, None] * corr * sd[None, :]
     expected = stats.multivariate_normal(np.zeros(3), cov).logpdf(values["r_g"]).sum()
     np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("with_mean", [False, True])
+def test_partially_centred_effects_have_the_multivariate_normal_distribution(with_mean):
+    """Any weights give the same distribution of the effects: the density of the sampled
+    variable, carried back through the map's Jacobian, is MvNormal(mean, Sigma) of the
+    coefficients (checked against scipy at random points and weights)."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    from hglm.build.strategies.base import BlockParams
+    from hglm.build.strategies.indexed import partially_centred
+
+    design = hglm.make_design("y ~ x + (1 + x + z | g)", toy_frame())
+    block = design.blocks[0]
+    rng = np.random.default_rng(7)
+    weight = rng.uniform(size=(block.n_levels, block.q))
+    sd = np.array([0.7, 1.3, 0.4])
+    A = rng.normal(size=(3, 3))
+    S = A @ A.T + np.eye(3)
+    corr = S / np.sqrt(np.outer(np.diag(S), np.diag(S)))
+    L = np.linalg.cholesky(corr)
+    mean = np.array([0.5, -1.0, 2.0]) if with_mean else None
+    with pm.Model(coords={"g": block.levels, "g__term": block.terms}) as model:
+        coef = partially_centred(BlockParams(block, pt.as_tensor(sd), pt.as_tensor(L)),
+                                 ("g", "g__term"), weight,
+                                 mean=None if mean is None else pt.as_tensor(mean))
+    name = "c_g" if with_mean else "t_g"
+    tilde = rng.normal(size=(block.n_levels, block.q))
+    fn = model.compile_fn([model[f"{name}_prior"], coef], inputs=[model[name]],
+                          on_unused_input="ignore")
+    log_t, values = fn({name: tilde})
+    # r_k = m_k + s_k^(1-w) (t_k - w c_k), terms most-centred first: a triangular map with
+    # d r_k / d t_k = s_k^(1-w), s_k = sd_k times the permuted Cholesky factor's diagonal
+    order = np.argsort(-np.median(weight, axis=0), kind="stable")
+    s = sd[order] * np.diag(np.linalg.cholesky(corr[np.ix_(order, order)]))
+    log_jacobian = np.sum((1 - weight[:, order]) * np.log(s)[None, :])
+    expected = stats.multivariate_normal(np.zeros(3) if mean is None else mean,
+                                         np.outer(sd, sd) * corr).logpdf(values).sum()
+    np.testing.assert_allclose(float(log_t) - log_jacobian, expected, rtol=1e-10)
 
 
 @pytest.mark.parametrize("formula, family", [

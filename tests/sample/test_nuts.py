@@ -26,7 +26,8 @@ def test_same_seed_same_draws():
 
 def test_idata_groups_and_seed_recorded():
     fit = _small_fit(3)
-    assert {"posterior", "sample_stats", "log_likelihood", "observed_data"} <= set(fit.idata.groups())
+    assert {"posterior", "sample_stats", "log_likelihood", "observed_data"} <= set(
+        fit.idata.groups())
     assert fit.idata.log_likelihood["y"].shape == (2, 100, 30)
     assert fit.settings.seed == 3
     assert SamplerSettings().seed is not None  # a seed is drawn and recorded when none is given
@@ -50,6 +51,7 @@ def test_bad_settings_fail_before_sampling(kwargs, message):
         hglm.Model("y ~ x + (1 | g)", toy_frame()).fit(**kwargs)
 
 
+@pytest.mark.slow
 def test_nutpie_sampler():
     a, b = _small_fit(4, sampler="nutpie"), _small_fit(4, sampler="nutpie")
     np.testing.assert_array_equal(a.posterior["beta"].values, b.posterior["beta"].values)
@@ -102,8 +104,29 @@ def test_program_cache_is_bounded():
 
     jax_nuts._PROGRAMS.clear()
     for i in range(jax_nuts.CACHE_SIZE):
-        jax_nuts._cached(("test", i), lambda: i)
+        jax_nuts._cached(("test", i), lambda i=i: i)
     assert len(jax_nuts._PROGRAMS) == jax_nuts.CACHE_SIZE
     assert jax_nuts._cached(("test", 0), lambda: "rebuilt") == 0  # a hit is not rebuilt
     jax_nuts._cached(("test", "new"), lambda: "new")
     assert list(jax_nuts._PROGRAMS) == [("test", "new")]
+
+
+def test_divergent_default_fit_is_refitted_at_a_smaller_step(monkeypatch):
+    """A fit at the default target_accept that ends with divergences is run again at 0.99
+    and says so; a target_accept the user chose is kept."""
+    from hglm import model as model_module
+
+    calls = []
+
+    def divergences(idata):
+        calls.append(idata)
+        return 3 if len(calls) == 1 else 0       # the first run diverged, the refit did not
+
+    monkeypatch.setattr(model_module, "_divergences", divergences)
+    fit = _small_fit(4)
+    assert len(calls) == 1 and fit.settings.target_accept == model_module.RETRY_TARGET_ACCEPT
+    assert fit.notes == ["3 divergent transitions at target_accept 0.9: refitted at 0.99"]
+    assert "Note: 3 divergent transitions" in fit.summary()
+    calls.clear()
+    chosen = _small_fit(4, target_accept=0.8)
+    assert chosen.settings.target_accept == 0.8 and chosen.notes == []

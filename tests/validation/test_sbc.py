@@ -1,9 +1,12 @@
 """Simulation-based calibration: the uniformity test itself, the rules, and a reduced SBC of
 every family that passes, next to a deliberately broken simulation that fails."""
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import hglm
@@ -44,6 +47,37 @@ def test_with_response_checks_the_new_response():
     assert refit.design.y[0] == 3 and model.design.y[0] != 3  # the original is untouched
 
 
+def test_sbc_runs_end_to_end():
+    """The whole loop (prior draws, simulated responses, refits, thinned ranks, the test) on
+    a handful of quick fits; calibration itself is checked by the slow tests below and by
+    the full runs in docs/validation."""
+    result = sbc(sbc_model("gaussian"), n_sims=10, draws=100, tune=150, chains=2, seed=2,
+                 progressbar=False)
+    assert len(result.fits) == 10 and result.ranks["u"].between(0, 1).all()
+    assert {"divergences", "max_rhat", "refitted", "target_accept"} <= set(result.fits)
+    assert "PASS" in result.summary() or "FAIL" in result.summary()
+
+
+FULL_RUNS = Path(__file__).resolve().parents[2] / "docs" / "validation"
+
+
+@pytest.mark.parametrize("family", ["gaussian", "poisson", "binomial", "bernoulli"])
+def test_recorded_full_runs_meet_the_targets(family):
+    """The full SBC of every family, as `hglm sbc FAMILY --out docs/validation/FAMILY`
+    recorded it at fit's default settings: calibrated, at most 2% of fits with a divergent
+    transition, at least 99% with R-hat <= 1.01 (the targets docs/validation.md states)."""
+    folder = FULL_RUNS / family
+    fits = pd.read_csv(folder / "fits.csv")
+    table = pd.read_csv(folder / "table.csv")
+    settings = json.loads((folder / "settings.json").read_text())
+    assert len(fits) == settings["n_sims"] == 200
+    assert (settings["draws"], settings["tune"], settings["chains"]) == (1000, 1000, 4)
+    assert (fits["divergences"] > 0).mean() <= 0.02
+    assert (fits["max_rhat"] <= 1.01).mean() >= 0.99
+    assert table["calibrated"].all()
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["gaussian", "poisson", "binomial", "bernoulli"])
 def test_reduced_sbc_is_calibrated(family):
     result = sbc(sbc_model(family), seed=1, **REDUCED)
@@ -52,6 +86,7 @@ def test_reduced_sbc_is_calibrated(family):
     assert result.passed, result.summary()
 
 
+@pytest.mark.slow
 def test_sbc_fails_when_the_simulation_uses_the_wrong_link():
     # data simulated through the probit link, fitted with the logit: the posterior of every
     # logit-scale coefficient is off by the links' ratio (~1.7), so the ranks pile up
@@ -63,6 +98,7 @@ def test_sbc_fails_when_the_simulation_uses_the_wrong_link():
     assert not result.table.set_index("parameter").loc["sd_g[Intercept]", "calibrated"]
 
 
+@pytest.mark.slow
 def test_parallel_workers_give_the_same_ranks():
     """joblib workers (the backend prior_sweep uses) fit their share of the simulations with
     the same seeds: the ranks equal the in-process run's."""

@@ -11,7 +11,16 @@ import pytensor.tensor as pt
 from hglm.build.strategies.layout import select
 from hglm.design.matrices import Design, GroupBlock
 
-__all__ = ["BlockParams", "FixedPart", "Strategy"]
+__all__ = ["BlockParams", "FixedPart", "Strategy", "likelihood_name"]
+
+
+def likelihood_name(design: Design, suffix: str = "") -> str:
+    """The response's name for its likelihood node in the model under construction, with
+    ``_obs`` added where a response is called like a model variable (``b``, ``sigma``)."""
+    import pymc as pm
+
+    name = design.response_name + suffix
+    return name if name not in pm.modelcontext(None).named_vars else f"{name}_obs"
 
 
 @dataclass
@@ -65,7 +74,8 @@ class Strategy(ABC):
                    aux: dict) -> None:
         """Add the group effects and the likelihood of the response to the current model."""
 
-    def complete(self, idata, design: Design, seed: int | None = None) -> None:
+    # an optional hook, deliberately not abstract: most strategies have nothing to add
+    def complete(self, idata, design: Design, seed: int | None = None) -> None:  # noqa: B027
         """Add to ``idata.posterior`` whatever the sampler did not draw (``r_<group>``)."""
 
     def describe(self, design: Design) -> dict[str, str]:

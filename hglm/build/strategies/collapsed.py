@@ -16,7 +16,7 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy.special import gammaln
 
-from hglm.build.strategies.base import BlockParams, FixedPart, Strategy
+from hglm.build.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
 from hglm.build.strategies.indexed import IndexedStrategy
 from hglm.design.matrices import Design
 from hglm.spec.families import Family
@@ -73,7 +73,7 @@ class CollapsedStrategy(Strategy):
         model.add_coord("pattern", np.arange(len(first)))
         eta = self.indexed.linear_predictor(design, fixed, blocks, rows=first)
         Family("binomial", design.family.link).likelihood(
-            design.response_name, eta, aux, observed=successes, trials=totals, dims="pattern")
+            likelihood_name(design), eta, aux, observed=successes, trials=totals, dims="pattern")
         constant = _log_choose(trials, design.y).sum() - _log_choose(totals, successes).sum()
         pm.Potential("collapse_constant", pt.as_tensor(constant))
 

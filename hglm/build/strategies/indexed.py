@@ -1,4 +1,10 @@
-"""Group effects as sampled parameters, looked up by level index (never a dense Z)."""
+"""Group effects as sampled parameters, looked up by level index (never a dense Z).
+
+Each sampled block is partially centred level by level and term by term, as far as the data
+inform it (:mod:`.centering`; :func:`partially_centred`): weight 0 is the non-centred form
+``r = diag(sd) L z``, weight 1 the centred ``r ~ MvNormal(0, Sigma)``.  A block whose
+levels the data barely inform stays plainly non-centred (``z_<group>``).
+"""
 
 from __future__ import annotations
 
@@ -8,29 +14,39 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from hglm.build.strategies.base import BlockParams, FixedPart, Strategy
-from hglm.build.strategies.centering import (chain_ratios, informed, level_ratios,
-                                             prefers_centred)
+from hglm.build.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
+from hglm.build.strategies.centering import (
+    chain_ratios,
+    informed,
+    level_weights,
+    nested,
+    partly_informed,
+)
 from hglm.build.strategies.hierarchical import Plan, is_intercept_only
 from hglm.build.strategies.hierarchical import plan as hierarchical_plan
 from hglm.build.strategies.layout import select, take
 from hglm.design.matrices import Design, GroupBlock
 
-__all__ = ["IndexedStrategy", "group_effects", "block_contribution"]
+__all__ = ["IndexedStrategy", "group_effects", "partially_centred", "block_contribution",
+           "NON_CENTRED_BELOW"]
+
+#: a block whose every level and term has a centring weight below this is sampled in the
+#: plain non-centred form (the partial form would differ from it by a few percent)
+NON_CENTRED_BELOW = 0.1
 
 
 class IndexedStrategy(Strategy):
-    """Every block's effects sampled: non-centred ``r = (diag(sd) L z')'``, centred
-    ``r ~ MvNormal(0, Sigma)``, or, for the best-informed random intercept, hierarchically
-    centred (:mod:`.hierarchical`); chosen per block from the data.
+    """Every block's effects sampled, each level and term centred as far as the data inform
+    it (:func:`partially_centred`); the best-informed random intercept, or correlated blocks
+    whose terms are fixed effects, centred hierarchically on the fixed effects
+    (:mod:`.hierarchical`).
 
     Parameters
     ----------
     centered : bool or mapping, optional
-        Force the parameterisation: ``True``/``False`` for every block, or a mapping
-        ``{group label: bool}`` for some; blocks not named are chosen from the data.
-        ``True`` on a random intercept centres it hierarchically; correlated blocks are
-        centred only when asked.
+        Force the parameterisation: ``True``/``False`` (fully centred / non-centred) for
+        every block, or a mapping ``{group label: bool}`` for some; blocks not named are
+        chosen from the data.
     """
 
     name = "indexed"
@@ -45,15 +61,20 @@ class IndexedStrategy(Strategy):
             return bool(self.centered[block.label])
         return None
 
-    def is_centred(self, design: Design, block: GroupBlock) -> bool:
-        """Plain centring (for blocks other than the hierarchical anchor).  Correlated
-        blocks are centred only on request: centred on zero, well-informed levels leave a
-        ridge between the fixed effects and all levels' effects (poisson, 2,000 groups of
-        100 rows: 63 leapfrog steps per draw, bulk ESS 86 of 800 for the intercept)."""
+    def weights(self, design: Design, block: GroupBlock) -> np.ndarray:
+        """Per level and term, how far to centre (0 non-centred, 1 centred).  Blocks that
+        are not hierarchical anchors: correlated ones are centred only on request (centred
+        on zero, well-informed levels leave a ridge between the fixed effects and all
+        levels' effects: poisson, 2,000 groups of 100 rows, bulk ESS 86 of 800 for the
+        intercept), and so are factors nested in another (a centred inner factor and its
+        outer factor share each group's total, a weakly identified split: grouseticks,
+        hundreds of divergences centred)."""
         forced = self._forced(block)
-        if forced is None and block.has_correlation:
-            return False
-        return prefers_centred(design, block) if forced is None else forced
+        if forced is not None:
+            return np.full((block.n_levels, block.q), float(forced))
+        if block.has_correlation or nested(design, block):
+            return np.zeros((block.n_levels, block.q))
+        return level_weights(design, block)
 
     def anchor(self, design: Design, sampled: list[GroupBlock] | None = None
                ) -> GroupBlock | None:
@@ -70,7 +91,7 @@ class IndexedStrategy(Strategy):
     def likelihood(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                    aux: dict) -> None:
         eta = self.linear_predictor(design, fixed, blocks)
-        design.family.likelihood(design.response_name, eta, aux, observed=design.y,
+        design.family.likelihood(likelihood_name(design), eta, aux, observed=design.y,
                                  trials=design.trials, dims="obs")
 
     def linear_predictor(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
@@ -88,7 +109,7 @@ class IndexedStrategy(Strategy):
         if design.offset is not None:
             eta = eta + select(design.offset, rows)
         for params in rest:
-            r = group_effects(params, self.is_centred(design, params.block))
+            r = group_effects(params, self.weights(design, params.block))
             eta = eta + block_contribution(params.block, r, rows)
         return eta
 
@@ -111,7 +132,7 @@ class IndexedStrategy(Strategy):
                 mean = mean + upper[tier.up]
             if block is anchor:
                 for other, mapping in p.others:
-                    r = group_effects(by_label[other.label], self.is_centred(design, other))
+                    r = group_effects(by_label[other.label], self.weights(design, other))
                     mean = mean + r[mapping, 0]
             upper = _partially_centred(block, mean, by_label[block.label].sd[0], weight)
             pm.Deterministic(f"r_{block.label}", (upper - mean)[:, None],
@@ -138,7 +159,7 @@ class IndexedStrategy(Strategy):
             forced = self._forced(block)
             if not block.has_correlation or forced is False:
                 continue
-            if forced is None and not prefers_centred(design, block):
+            if forced is None and (nested(design, block) or not partly_informed(design, block)):
                 continue
             cols = _matching_columns(design, block)
             if cols is None or used & set(cols):
@@ -147,12 +168,12 @@ class IndexedStrategy(Strategy):
             out[block.label] = np.asarray(cols)
         return out
 
-    @staticmethod
-    def _coefficients(design: Design, fixed: FixedPart, blocks: list[BlockParams],
+    def _coefficients(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                       anchors: dict[str, np.ndarray], rows: np.ndarray | None):
         """Per-level coefficients ``beta[terms] + r_<g>`` sampled around the fixed effects
-        (``MvNormal(beta[terms], Sigma)``) for the correlated anchors; the linear predictor
-        is written on the user's scale, ``X beta`` for the other columns."""
+        (``MvNormal(beta[terms], Sigma)``, partially centred term by term) for the
+        correlated anchors; the linear predictor is written on the user's scale, ``X beta``
+        for the other columns."""
         # the sampler's (centred) coefficients -> the user's: fixed.X @ coef = X @ beta
         T = np.linalg.lstsq(design.X, fixed.X, rcond=None)[0]
         beta = pt.as_tensor(T) @ fixed.coef
@@ -164,7 +185,8 @@ class IndexedStrategy(Strategy):
             block, cols = params.block, anchors[params.block.label]
             claimed[cols] = True
             dims = (block.label, f"{block.label}__term")
-            coef = _centred_correlated(params, dims, mean=beta[cols])
+            weight = self._anchor_weights(design, block)
+            coef = partially_centred(params, dims, weight, mean=beta[cols])
             eta = eta + block_contribution(block, coef, rows)
         free = np.flatnonzero(~claimed)
         if free.size:
@@ -177,14 +199,19 @@ class IndexedStrategy(Strategy):
              sampled: list[GroupBlock]) -> Plan:
         return hierarchical_plan(design, X, anchor, sampled)
 
+    def _anchor_weights(self, design: Design, block: GroupBlock) -> np.ndarray:
+        """A hierarchical anchor's weights: the data's, or 1 where ``centered`` asks."""
+        if self._forced(block):
+            return np.ones((block.n_levels, block.q))
+        return level_weights(design, block)
+
     def _weights(self, design: Design, p: Plan) -> list[np.ndarray]:
-        """Per tier and level, how far to centre it: ratio / (1 + ratio) of prior to
-        likelihood variance; ``centered=True`` for a tier's group centres it fully."""
+        """Per tier and level, how far to centre it (:mod:`.centering`); a chain of nested
+        tiers from :func:`~.centering.chain_ratios`, ratio / (1 + ratio); ``centered=True``
+        for a tier's group centres it fully."""
         if len(p.tiers) == 1:
-            ratios = [level_ratios(design, p.anchor)[:, 0]]
-        else:
-            ratios = chain_ratios(design, [t.block for t in p.tiers],
-                                  [t.up for t in p.tiers[:-1]])
+            return [self._anchor_weights(design, p.anchor)[:, 0]]
+        ratios = chain_ratios(design, [t.block for t in p.tiers], [t.up for t in p.tiers[:-1]])
         return [np.ones(t.block.n_levels) if self._forced(t.block) else r / (1.0 + r)
                 for t, r in zip(p.tiers, ratios)]
 
@@ -195,8 +222,7 @@ class IndexedStrategy(Strategy):
         tiers = set(self.correlated_anchors(design, sampled)) if anchor is None else \
             {t.block.label for t in hierarchical_plan(design, design.X, anchor, sampled).tiers}
         return {b.label: "hierarchically centred" if b.label in tiers else
-                "centred" if self.is_centred(design, b) else "non-centred"
-                for b in sampled}
+                _kind(self.weights(design, b)) for b in sampled}
 
 
 def _partially_centred(block: GroupBlock, mean, sd, weight: np.ndarray):
@@ -224,47 +250,65 @@ def _matching_columns(design: Design, block: GroupBlock) -> list[int] | None:
     return cols
 
 
-def _centred_correlated(params: BlockParams, dims: tuple[str, str], mean=None):
-    """``r_<group> ~ MvNormal(0, diag(sd) C diag(sd))`` with its density written out; with
-    ``mean``, the per-level coefficients ``c_<group> ~ MvNormal(mean, Sigma)`` instead, and
-    ``r_<group> = c - mean`` a deterministic.
+def _kind(weights: np.ndarray) -> str:
+    if np.all(weights < NON_CENTRED_BELOW):
+        return "non-centred"
+    return "centred" if np.all(weights == 1.0) else "partially centred"
 
-    pm.MvNormal solves one q x q system per level (4.4 ms per gradient against 1.9 ms
-    non-centred for 2,000 levels under JAX; 8-20x slower in PyMC's C backend); forward
-    substitution with the shared Cholesky factor, column by column, is elementwise work.
-    The effects are a free (flat) variable plus this density as a potential, so the prior
-    predictive is drawn from the non-centred form of the same model.
+
+def partially_centred(params: BlockParams, dims: tuple[str, str], weight: np.ndarray,
+                      mean=None):
+    """A block's effects, each level and term centred by its own weight ``w`` in [0, 1]
+    (weight: levels x terms); with ``mean`` (the fixed effects of the block's terms), the
+    per-level coefficients ``mean + r`` instead, centred on it.
+
+    Term by term, each level's effect given the earlier terms is normal, with mean ``m_k``
+    (from the correlations) and sd ``s_k = sd_k L_kk``.  The variationally inferred
+    parameterisation of that conditional (Gorinova, Moore & Hoffman 2020) samples
+    ``t_k ~ N(w c_k, s_k^w)``, ``c_k = mean_k + m_k``, and sets the coefficient to
+    ``c_k + s_k^(1-w) (t_k - w c_k)``: ``w = 0`` is exactly the non-centred form
+    (``t = z``), ``w = 1`` the centred one, and any ``w`` the same distribution.  The terms
+    are taken most-centred first: a later term's ``s_k`` shrinks as its correlation with the
+    earlier ones nears +-1, a funnel a centred term would meet (poisson SBC: a centred slope
+    after a non-centred intercept diverged at correlations near 0.9), a non-centred one not.
+    The sampled variable is free with this density as a potential (written out: elementwise
+    work, where pm.MvNormal solves a q x q system per level), so the prior predictive comes
+    from the non-centred form of the same model.
     """
-    block, sd, L = params.block, params.sd, params.corr_chol
-    if mean is None:
-        r = pm.Flat(f"r_{block.label}", dims=dims)
-        u = r / sd
-    else:
-        r = pm.Flat(f"c_{block.label}", dims=dims)
-        u = (r - mean) / sd
-        pm.Deterministic(f"r_{block.label}", r - mean, dims=dims)
-    v = []
+    block, sd = params.block, params.sd
+    L = params.corr_chol if params.corr_chol is not None else pt.eye(block.q)
+    order = np.argsort(-np.median(weight, axis=0), kind="stable")
+    if np.any(order != np.arange(block.q)):
+        corr = (L @ L.T)[order][:, order]
+        L, sd, weight = pt.linalg.cholesky(corr), sd[order], weight[:, order]
+        mean = None if mean is None else mean[order]
+    name = "c" if mean is not None else "t"
+    tilde = pm.Flat(f"{name}_{block.label}", dims=dims)
+    w = pt.as_tensor(np.asarray(weight, dtype=float))
+    whitened, effects, logp = [], [], 0.0
     for k in range(block.q):
-        acc = u[:, k]
-        for j in range(k):
-            acc = acc - L[k, j] * v[j]
-        v.append(acc / L[k, k])
-    G = block.n_levels
-    logp = (-0.5 * sum(pt.sum(vk**2) for vk in v)
-            - G * (pt.sum(pt.log(sd)) + pt.sum(pt.log(pt.diagonal(L))))
-            - 0.5 * G * block.q * np.log(2 * np.pi))
-    pm.Potential(f"r_{block.label}_prior", logp)
-    return r
+        m_k = sum((sd[k] * L[k, j] * whitened[j] for j in range(k)), pt.zeros(block.n_levels))
+        log_s = pt.log(sd[k]) + pt.log(L[k, k])
+        centre = m_k if mean is None else mean[k] + m_k
+        z = (tilde[:, order[k]] - w[:, k] * centre) * pt.exp(-w[:, k] * log_s)
+        logp = logp + pt.sum(-0.5 * z**2 - w[:, k] * log_s) \
+            - 0.5 * block.n_levels * np.log(2 * np.pi)
+        whitened.append(z)
+        effects.append(m_k + pt.exp(log_s) * z)
+    pm.Potential(f"{name}_{block.label}_prior", logp)
+    unpermuted = [effects[k] for k in np.argsort(order)]
+    r = pm.Deterministic(f"r_{block.label}", pt.stack(unpermuted, axis=1), dims=dims)
+    original_mean = None if mean is None else mean[np.argsort(order)]
+    return r if original_mean is None else r + original_mean[None, :]
 
 
-def group_effects(params: BlockParams, centred: bool):
-    """``r_<group>`` (levels x terms): a free variable when centred, else from ``z_<group>``."""
+def group_effects(params: BlockParams, weights: np.ndarray | None = None):
+    """``r_<group>`` (levels x terms): plainly non-centred from ``z_<group>`` where every
+    weight is below :data:`NON_CENTRED_BELOW` (or none is given), else partially centred."""
     block = params.block
     dims = (block.label, f"{block.label}__term")
-    if centred:
-        if params.corr_chol is None:
-            return pm.Normal(f"r_{block.label}", 0.0, params.sd, dims=dims)
-        return _centred_correlated(params, dims)
+    if weights is not None and not np.all(weights < NON_CENTRED_BELOW):
+        return partially_centred(params, dims, weights)
     z = pm.Normal(f"z_{block.label}", 0.0, 1.0, dims=dims)
     r = z * params.sd if params.corr_chol is None else (z @ params.corr_chol.T) * params.sd
     return pm.Deterministic(f"r_{block.label}", r, dims=dims)

@@ -30,7 +30,7 @@ class PaddedRows:
     width: int
 
     @classmethod
-    def of(cls, block: GroupBlock) -> "PaddedRows":
+    def of(cls, block: GroupBlock) -> PaddedRows:
         counts = np.bincount(block.index, minlength=block.n_levels)
         width = int(counts.max())
         sorted_rows = np.argsort(block.index, kind="stable")

@@ -5,7 +5,8 @@ with ``Sigma = L L'`` (all the factor's blocks together, block-diagonal across b
 ``r_j = y_j - m_j``, ``w_j = L' Z_j' r_j`` and ``M_j = I + L' Z_j'Z_j L / sigma^2`` (q x q),
 Woodbury and the determinant lemma give
 
-    log p(y_j) = -1/2 [n_j log(2 pi sigma^2) + log|M_j| + (r_j'r_j - w_j' M_j^-1 w_j / sigma^2) / sigma^2].
+    log p(y_j) = -1/2 [n_j log(2 pi sigma^2) + log|M_j|
+                       + (r_j'r_j - w_j' M_j^-1 w_j / sigma^2) / sigma^2].
 
 When the factor is the only one, ``r_j'r_j`` and ``Z_j'r_j`` come from sufficient statistics
 (``y'y``, ``X'y``, ``X'X``, ``Z_j'y``, ``Z_j'X``, ``Z_j'Z_j``): a gradient costs
@@ -26,7 +27,7 @@ import pytensor.tensor as pt
 import xarray as xr
 
 from hglm.build.posterior import covariance_cholesky, draws_matrix
-from hglm.build.strategies.base import BlockParams, FixedPart, Strategy
+from hglm.build.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
 from hglm.build.strategies.indexed import IndexedStrategy
 from hglm.design.matrices import Design, GroupBlock
 
@@ -142,7 +143,7 @@ class MarginalStrategy(Strategy):
         logdet, quad = _logdet_quad(M, w, Q)
         loglik = -0.5 * (n * pt.log(2 * np.pi * sigma2) + pt.sum(logdet)
                          + (rtr - pt.sum(quad) / sigma2) / sigma2)
-        pm.Potential(f"{design.response_name}_marginal", loglik)
+        pm.Potential(likelihood_name(design, "_marginal"), loglik)
 
     def complete(self, idata, design: Design, seed: int | None = None) -> None:
         chosen, outside, Z, index, G, y = self._integrated(design)

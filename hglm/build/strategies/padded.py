@@ -6,7 +6,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from hglm.build.strategies.base import BlockParams, FixedPart
+from hglm.build.strategies.base import BlockParams, FixedPart, likelihood_name
 from hglm.build.strategies.indexed import IndexedStrategy
 from hglm.build.strategies.layout import PaddedRows
 from hglm.design.matrices import Design, GroupBlock
@@ -49,7 +49,7 @@ class PaddedStrategy(IndexedStrategy):
         eta = self.linear_predictor(design, fixed, blocks, rows)
         trials = None if design.trials is None else design.trials[rows.order]
         y, mask = design.y[rows.order], rows.mask
-        pm.Potential(f"{design.response_name}_padded", _masked_logp(design, y, eta, aux, trials,
+        pm.Potential(likelihood_name(design, "_padded"), _masked_logp(design, y, eta, aux, trials,
                                                                     mask))
 
 
