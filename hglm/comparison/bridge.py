@@ -24,11 +24,9 @@ import pymc as pm
 import pytensor
 from scipy import stats
 
+from hglm.notices import BridgeSamplingWarning
+
 __all__ = ["BridgeResult", "bridge_sampler", "unconstrained_draws"]
-
-
-class BridgeSamplingWarning(UserWarning):
-    """The bridge-sampling estimate is too noisy to rely on."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,8 @@ def unconstrained_draws(model: pm.Model, posterior) -> tuple[np.ndarray, list]:
             x_t = pytensor.shared(x.reshape((chains * draws,) + shape))
             x = transform.forward(x_t, *rv.owner.inputs).eval().reshape(chains * draws, -1)
         size = x.shape[1]
-        layout.append((value.name, tuple(model.initial_point()[value.name].shape), slice(pos, pos + size)))
+        layout.append((value.name, tuple(model.initial_point()[value.name].shape),
+                       slice(pos, pos + size)))
         parts.append(x)
         pos += size
     return np.concatenate(parts, axis=1).reshape(chains, draws, pos), layout
@@ -114,7 +113,8 @@ def bridge_sampler(model: pm.Model, idata, seed: int | None = None, tol: float =
     lstar = np.median(l1)
     e1, e2 = np.exp(l1 - lstar), np.exp(l2 - lstar)
     r, iterations = 1.0, 0
-    for iterations in range(1, max_iter + 1):
+    for _ in range(1, max_iter + 1):
+        iterations += 1
         r_new = np.mean(e2 / (s1 * e2 + s2 * r)) / np.mean(1.0 / (s1 * e1 + s2 * r))
         done = abs(r_new - r) / r_new < tol
         r = r_new

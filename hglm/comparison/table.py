@@ -21,10 +21,10 @@ def _fmt(spec):
     return lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, spec)
 
 
-_FORMATS = {"npar": _fmt("d"), "elpd_loo": _fmt(".1f"), "elpd_kfold": _fmt(".1f"), "se": _fmt(".1f"),
-            "elpd_diff": _fmt(".1f"), "se_diff": _fmt(".1f"), "p_loo": _fmt(".1f"),
-            "k>0.7": _fmt(".0f"), "log_bf": _fmt(".2f"), "bf_err": _fmt(".2f"),
-            "logLik": _fmt(".2f"), "Chisq": _fmt(".3f"), "df": _fmt(".0f"),
+_FORMATS = {"npar": _fmt("d"), "elpd_loo": _fmt(".1f"), "elpd_kfold": _fmt(".1f"),
+            "se": _fmt(".1f"), "elpd_diff": _fmt(".1f"), "se_diff": _fmt(".1f"),
+            "p_loo": _fmt(".1f"), "k>0.7": _fmt(".0f"), "log_bf": _fmt(".2f"),
+            "bf_err": _fmt(".2f"), "logLik": _fmt(".2f"), "Chisq": _fmt(".3f"), "df": _fmt(".0f"),
             "Pr(>Chisq)": _fmt(".3g"), "Pr(boundary)": _fmt(".3g")}
 
 _BF_STRONG = np.log(10.0)   # Jeffreys: a Bayes factor above 10 is strong evidence
@@ -102,7 +102,8 @@ def compare(*fits, reference: int | str | None = None, bayes_factors: bool = Tru
     if method not in ("loo", "kfold"):
         raise ValueError(f"method must be 'loo' or 'kfold', got {method!r}")
     if method == "kfold" and group is None:
-        raise ValueError("method='kfold' needs group=, the grouping factor whose levels are left out")
+        raise ValueError("method='kfold' needs group=, the grouping factor whose levels "
+                         "are left out")
     if len(fits) < 2:
         raise ValueError("compare() needs at least two fits")
     _check_same_data(fits)
@@ -133,6 +134,9 @@ def compare(*fits, reference: int | str | None = None, bayes_factors: bool = Tru
         except ValueError as err:  # too few draws for the bridge sampler's proposal
             notes.append(f"No Bayes factors: {err}. Refit with more draws to get them.")
     _add_lrt(rows, names, fits, ml)
+    notes += [f"The maximum-likelihood fit of {name} did not converge ({m.message}); its "
+              f"logLik and likelihood-ratio test are not reliable."
+              for name, m in zip(names, ml) if not m.converged]
     columns = COLUMNS if method == "loo" else [c.replace("elpd_loo", "elpd_kfold") for c in COLUMNS]
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=columns)
     for name, row in table[table.n_bad_k > 0].iterrows():
@@ -211,8 +215,9 @@ def _interpret(table: pd.DataFrame, reference: str) -> list[str]:
             continue
         clear = abs(row.elpd_diff) > 2 * row.se_diff
         out.append(f"{label}: {best} predicts better than {name} by {-row.elpd_diff:.1f} "
-                   f"(SE {row.se_diff:.1f}); " + ("a clear difference (more than 2 SE)." if clear
-                                                  else f"within 2 SE, so {label} cannot separate them."))
+                   f"(SE {row.se_diff:.1f}); "
+                   + ("a clear difference (more than 2 SE)." if clear
+                      else f"within 2 SE, so {label} cannot separate them."))
     if "log_bf" in table and table.log_bf.notna().any():
         for name, row in table.iterrows():
             if name == reference:
@@ -249,7 +254,8 @@ def _agreement(table: pd.DataFrame, reference: str) -> str:
         large if diff > 2 * se else small if diff < -2 * se else None
     if table.log_bf.notna().all():
         lbf = table.loc[large, "log_bf"] - table.loc[small, "log_bf"]
-        votes["Bayes factor"] = large if lbf > _BF_MODERATE else small if lbf < -_BF_MODERATE else None
+        votes["Bayes factor"] = (large if lbf > _BF_MODERATE
+                                 else small if lbf < -_BF_MODERATE else None)
     if len(table) == 2 and not np.isnan(table.loc[large, "p_boundary"]):
         votes["LRT"] = large if table.loc[large, "p_boundary"] < 0.05 else small
     decided = {k: v for k, v in votes.items() if v is not None}

@@ -5,16 +5,24 @@ Every check runs while the design is built, so bad input fails before any sampli
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
+from hglm.notices import DataWarning
+
 __all__ = [
-    "check_data_frame", "check_columns", "check_nonempty", "check_finite",
-    "check_response_numeric", "check_counts", "check_binomial", "check_binary",
-    "check_nlevels",
+    "check_data_frame", "check_columns", "check_unique_columns", "check_column_types",
+    "check_nonempty", "check_finite", "check_finite_design", "check_response_numeric",
+    "check_counts", "check_binomial", "check_binary", "check_nlevels", "check_variation",
+    "aliased_columns", "RANK_TOL",
 ]
+
+#: a fixed-effect column whose part outside the earlier columns' span is below this share
+#: of its norm is aliased (lme4's rank tolerance, 1e-7)
+RANK_TOL = 1e-7
 
 
 def check_data_frame(data: object) -> None:
@@ -28,6 +36,46 @@ def check_columns(names: Iterable[str], data: pd.DataFrame, formula: str) -> Non
         listing = ", ".join(map(str, data.columns[:20])) + (" ..." if data.shape[1] > 20 else "")
         raise ValueError(f"column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
                          f"of formula {formula!r} not in the data; its columns are: {listing}")
+
+
+def check_unique_columns(data: pd.DataFrame, names: Iterable[str]) -> None:
+    repeated = sorted({str(n) for n in names if int(np.sum(data.columns == n)) > 1})
+    if repeated:
+        raise ValueError(f"the data have more than one column named "
+                         f"{', '.join(map(repr, repeated))}; "
+                         f"rename them so each name is unique (e.g. data.columns = [...])")
+
+
+def _numbers_as_text(values: pd.Series) -> bool:
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    return len(text) > 0 and bool(pd.to_numeric(text, errors="coerce").notna().all())
+
+
+def check_column_types(data: pd.DataFrame, columns: Iterable[str]) -> None:
+    """Dates, Python objects and numbers stored as text have no reading as a predictor
+    that a user would expect; each gets an error saying how to convert it."""
+    for col in columns:
+        values = data[col]
+        kind = values.dtype
+        if pd.api.types.is_datetime64_any_dtype(kind) or pd.api.types.is_timedelta64_dtype(kind) \
+                or isinstance(kind, pd.PeriodDtype):
+            raise ValueError(f"column {col!r} holds dates or times ({kind}); convert it to a "
+                             f"number (e.g. (data[{col!r}] - data[{col!r}].min()).dt.days) or "
+                             f"to categories (data[{col!r}].astype(str))")
+        if kind == np.dtype(object):
+            types = {type(v) for v in values.dropna()}
+            if not types <= {str}:
+                shown = ", ".join(sorted(t.__name__ for t in types))
+                raise ValueError(f"column {col!r} holds Python objects of type {shown}; "
+                                 f"convert it with pd.to_numeric(data[{col!r}]) for numbers or "
+                                 f"data[{col!r}].astype(str) for categories")
+        if (kind == np.dtype(object) or pd.api.types.is_string_dtype(kind)) \
+                and _numbers_as_text(values):
+            raise ValueError(f"column {col!r} holds numbers stored as text (dtype {kind}); "
+                             f"convert it with pd.to_numeric(data[{col!r}], errors='coerce') "
+                             f"(blanks become missing) or, to use it as categories, "
+                             f"data[{col!r}].astype('category')")
 
 
 def check_nonempty(n_rows: int, n_dropped: int) -> None:
@@ -47,8 +95,21 @@ def check_finite(data: pd.DataFrame, columns: Iterable[str]) -> None:
                                  f"recode them before fitting")
 
 
+def check_finite_design(values: np.ndarray, what: str) -> None:
+    """After the formula's transforms: ``np.log(y)`` of a zero, ``I(1 / x)`` of a zero."""
+    values = np.asarray(values, dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = np.flatnonzero(bad.any(axis=tuple(range(1, values.ndim))) if values.ndim > 1
+                              else bad)
+        raise ValueError(f"{what} has {int(bad.sum())} missing or infinite value(s) after the "
+                         f"formula's transforms (first in row {int(rows[0])}), e.g. np.log of a "
+                         f"zero or a division by zero; change the transform or the data")
+
+
 def check_response_numeric(y: object, name: str, family: str) -> None:
-    if not pd.api.types.is_numeric_dtype(np.asarray(y)) or pd.api.types.is_bool_dtype(np.asarray(y)):
+    if (not pd.api.types.is_numeric_dtype(np.asarray(y))
+            or pd.api.types.is_bool_dtype(np.asarray(y))):
         raise ValueError(f"family {family!r} needs a numeric response, but {name!r} is "
                          f"{np.asarray(y).dtype}")
 
@@ -70,6 +131,9 @@ def check_binomial(successes: np.ndarray, trials: np.ndarray, name: str) -> None
     if np.any(successes > trials):
         raise ValueError(f"binomial response {name!r}: successes exceed trials in "
                          f"{int((successes > trials).sum())} row(s)")
+    if np.any(np.asarray(trials) == 0):
+        raise ValueError(f"binomial response {name!r}: {int((np.asarray(trials) == 0).sum())} "
+                         f"row(s) have zero trials and so say nothing; remove them")
 
 
 def check_binary(y: object, name: str) -> None:
@@ -86,6 +150,42 @@ def check_binary(y: object, name: str) -> None:
         shown = ", ".join(map(repr, levels[:5])) + (" ..." if len(levels) > 5 else "")
         raise ValueError(f"family 'bernoulli' needs a response with two values, but {name!r} "
                          f"has {len(levels)}: {shown}")
+
+
+def check_variation(y: np.ndarray, name: str, scale_free: bool) -> None:
+    """A constant response still fits (its priors decide what it cannot), but the user
+    should know; a response whose spread overflows cannot be scaled at all."""
+    y = np.asarray(y, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = float(np.std(y))
+    if not np.isfinite(spread):
+        raise ValueError(f"response {name!r} is too large to work with (its standard "
+                         f"deviation overflows); rescale it, e.g. divide by a power of ten")
+    if spread == 0 and len(y) > 1:
+        what = "" if scale_free else "; its scale cannot be learnt from the data"
+        warnings.warn(f"response {name!r} takes one value ({y[0]:g}) in every row: the "
+                      f"estimates will come from the priors{what}", DataWarning, stacklevel=4)
+
+
+def aliased_columns(X: np.ndarray) -> np.ndarray:
+    """Mask of fixed-effect columns that are linear combinations of earlier ones, found by
+    Gram-Schmidt in column order so the first of a collinear set is kept (R's ``lm``,
+    lme4's rank check)."""
+    peak = np.max(np.abs(X), axis=0) if X.size else np.zeros(X.shape[1])
+    X = X / np.where(peak > 0, peak, 1.0)             # no under- or overflow in the norms
+    norms = np.linalg.norm(X, axis=0)
+    basis, aliased = [], np.zeros(X.shape[1], dtype=bool)
+    for j in range(X.shape[1]):
+        v = X[:, j] / norms[j] if norms[j] > 0 else X[:, j]
+        for b in basis:      # twice: re-orthogonalisation keeps the test sharp
+            v = v - b * (b @ v)
+        for b in basis:
+            v = v - b * (b @ v)
+        if norms[j] == 0 or np.linalg.norm(v) < RANK_TOL:
+            aliased[j] = True
+        else:
+            basis.append(v / np.linalg.norm(v))
+    return aliased
 
 
 def check_nlevels(levels: int, factor: str, n_rows: int, has_residual: bool) -> None:

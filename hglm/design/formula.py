@@ -14,7 +14,15 @@ from dataclasses import dataclass
 __all__ = ["RandomTerm", "ParsedFormula", "parse_formula"]
 
 _OPEN, _CLOSE = "([{", ")]}"
-_NAME = re.compile(r"^[A-Za-z_.][A-Za-z0-9_.]*$")
+
+
+def _column_name(text: str) -> str | None:
+    """A grouping factor's column: a (unicode) identifier, dots allowed as in R, or any
+    name in backticks without ':', '/' or '`' (formulae's quoting); None if neither."""
+    text = text.strip()
+    if len(text) > 2 and text[0] == text[-1] == "`" and not set(text[1:-1]) & set(":/`"):
+        return text[1:-1]
+    return text if text.replace(".", "_").isidentifier() else None
 
 
 @dataclass(frozen=True)
@@ -154,18 +162,23 @@ def _parse_random(piece: str, formula: str) -> list[RandomTerm]:
 
 def _expand_nesting(factor: str, formula: str) -> list[str]:
     """``a/b/c`` -> ``a``, ``a:b``, ``a:b:c``; ``a:b`` stays one factor."""
-    parts = [p.strip() for p in factor.split("/")]
-    for part in parts:
+    names = []
+    for part in factor.split("/"):
+        columns = []
         for name in part.split(":"):
-            if not _NAME.match(name.strip()):
+            column = _column_name(name)
+            if column is None:
                 raise ValueError(f"formula {formula!r}: grouping factor {factor!r} must be "
-                                 f"column names joined by ':' or '/', not {name.strip()!r}")
-    names = [":".join(n.strip() for n in p.split(":")) for p in parts]
+                                 f"column names joined by ':' or '/', not {name.strip()!r} "
+                                 f"(quote a name with spaces in backticks: `my group`)")
+            columns.append(column)
+        names.append(":".join(columns))
     return [":".join(names[: i + 1]) for i in range(len(names))]
 
 
 def _rewrite_cbind(lhs: str) -> str:
-    """lme4's ``cbind(successes, failures)`` is formulae's ``p(successes, successes + failures)``."""
+    """lme4's ``cbind(successes, failures)`` is formulae's
+    ``p(successes, successes + failures)``."""
     match = re.fullmatch(r"cbind\((.*)\)", lhs.strip())
     if not match:
         return lhs

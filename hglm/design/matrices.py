@@ -20,6 +20,7 @@ from formulae.matrices import DesignMatrices
 
 from hglm.design import checks
 from hglm.design.formula import ParsedFormula, RandomTerm, parse_formula
+from hglm.notices import DataWarning
 from hglm.spec.families import Family, as_family
 
 __all__ = ["GroupBlock", "Design", "NewData", "make_design", "evaluate_new_data", "formula_env",
@@ -109,13 +110,15 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
 
     columns = used_columns(parsed)
     checks.check_columns(columns, data, parsed.formula)
+    checks.check_unique_columns(data, columns)
     frame = data[columns]
+    checks.check_column_types(frame, [c for c in predictor_columns(parsed) if c in frame])
     complete = ~frame.isna().any(axis=1)
     n_dropped = int((~complete).sum())
     if n_dropped:
         warnings.warn(f"dropped {n_dropped} of {len(frame)} rows with missing values in "
                       f"{', '.join(c for c in columns if frame[c].isna().any())}",
-                      UserWarning, stacklevel=3)
+                      DataWarning, stacklevel=3)
     frame = frame[complete]
     checks.check_nonempty(len(frame), n_dropped)
     checks.check_finite(frame, columns)
@@ -132,10 +135,33 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
     env = formula_env()
     matrices = _evaluate(parsed.fixed_formula, frame, env, parsed.formula)
     y, trials = _response(matrices, parsed.response, family)
+    checks.check_finite_design(y, f"response {parsed.response!r}")
+    checks.check_variation(y if trials is None else y / trials, parsed.response,
+                           family.response != "continuous")
     X, names, offset = _fixed(matrices.common, len(frame))
+    for j, name in enumerate(names):
+        checks.check_finite_design(X[:, j], f"fixed-effect column {name!r}")
+    if offset is not None:
+        checks.check_finite_design(offset, "the offset")
+    X, names = _drop_aliased(X, names)
     blocks = _blocks(parsed, frame, env, family)
     return Design(parsed, family, frame, row_index, y, trials, X, names, offset, blocks,
                   n_dropped, success_level, matrices)
+
+
+def _drop_aliased(X: np.ndarray, names: tuple[str, ...]):
+    """Drop fixed-effect columns that are linear combinations of earlier ones, as lme4
+    does, naming them (a constant predictor beside the intercept, a level of a factor
+    that no row has, a predictor twice in other units)."""
+    aliased = checks.aliased_columns(X)
+    if not aliased.any():
+        return X, names
+    dropped = [n for n, a in zip(names, aliased) if a]
+    warnings.warn(f"fixed-effect model matrix is rank deficient so dropping {len(dropped)} "
+                  f"column{'s' * (len(dropped) > 1)}: {', '.join(dropped)} (each is a linear "
+                  f"combination of the columns before it, e.g. constant, a duplicate, or a "
+                  f"category no row has)", DataWarning, stacklevel=4)
+    return X[:, ~aliased], tuple(n for n, a in zip(names, aliased) if not a)
 
 
 def used_columns(parsed: ParsedFormula) -> list[str]:
@@ -149,6 +175,15 @@ def used_columns(parsed: ParsedFormula) -> list[str]:
     return sorted(names)
 
 
+def predictor_columns(parsed: ParsedFormula) -> list[str]:
+    """The columns the formula reads as predictors (not the response, not only a grouping
+    factor, whose values are just labels)."""
+    names: set[str] = set()
+    for text in [parsed.fixed] + [t.expr for t in parsed.random]:
+        names |= _var_names(text, parsed.formula)
+    return sorted(names - {""})
+
+
 def _var_names(text: str, formula: str) -> set[str]:
     try:
         return set(formulae.model_description(text).var_names)
@@ -158,7 +193,9 @@ def _var_names(text: str, formula: str) -> set[str]:
 
 def _evaluate(text: str, frame: pd.DataFrame, env: Environment, formula: str) -> DesignMatrices:
     try:
-        return DesignMatrices(formulae.model_description(text), frame, env)
+        # np.log(0) and the like: checked, and reported in the user's terms, afterwards
+        with np.errstate(all="ignore"):
+            return DesignMatrices(formulae.model_description(text), frame, env)
     except Exception as err:
         raise ValueError(f"cannot evaluate formula {formula!r} at {text!r}: {err}") from None
 
@@ -235,6 +272,7 @@ def _blocks(parsed: ParsedFormula, frame: pd.DataFrame, env: Environment,
             raise ValueError(f"formula {parsed.formula!r}: random term {term} has no terms")
         Z = np.asarray(matrices.common.design_matrix, dtype=float)
         names = tuple(matrices.common.as_dataframe().columns)
+        checks.check_finite_design(Z, f"random term {term}")
         index, levels = _factor_index(frame, term.factor)
         checks.check_nlevels(len(levels), term.factor, len(frame), "sigma" in family.aux)
         count = seen.get(term.factor, 0)
@@ -300,8 +338,10 @@ def evaluate_new_data(design: Design, newdata: pd.DataFrame) -> NewData:
         Zs = tuple(np.asarray(b.matrices.common.evaluate_new_data(frame).design_matrix, float)
                    for b in design.blocks)
     except Exception as err:
-        raise ValueError(f"cannot evaluate {design.formula.formula!r} on the new data: {err}") from None
-    X, _, offset = _fixed(common, len(frame))
+        raise ValueError(f"cannot evaluate {design.formula.formula!r} on the new data: "
+                         f"{err}") from None
+    X, names, offset = _fixed(common, len(frame))
+    X = X[:, [names.index(n) for n in design.fixed_names]]     # aliased columns stay dropped
     index = []
     for block in design.blocks:
         position = {level: i for i, level in enumerate(block.levels)}

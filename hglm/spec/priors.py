@@ -21,7 +21,7 @@ __all__ = [
     "PRIORS",
 ]
 
-PRIORS: dict[str, type["Prior"]] = {}
+PRIORS: dict[str, type[Prior]] = {}
 
 
 class Prior:
@@ -81,7 +81,7 @@ class Prior:
 
     # -- introspection ------------------------------------------------------------------
     @property
-    def hyperpriors(self) -> dict[str, "Prior"]:
+    def hyperpriors(self) -> dict[str, Prior]:
         """Parameters that are themselves priors."""
         return {k: v for k, v in self.args.items() if isinstance(v, Prior)}
 
@@ -350,7 +350,11 @@ def parse_prior(text: str) -> Prior:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as err:
         raise ValueError(f"cannot read prior {text!r}: {err.msg}") from None
-    return _eval_node(tree.body, text)
+    prior = _eval_node(tree.body, text)
+    if not isinstance(prior, Prior):
+        raise ValueError(f"cannot read prior {text!r}: it is not a distribution; write one "
+                         f"such as 'Normal(0, 5)'")
+    return prior
 
 
 def _eval_node(node: ast.AST, text: str) -> Any:
