@@ -55,7 +55,7 @@ def run_one(tool: str, bench, csv: Path, args) -> dict:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
     except subprocess.TimeoutExpired:
         return {**row, "error": f"did not finish in {args.timeout} s"}
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("BENCH ")]
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]
     if proc.returncode or not lines:
         return {**row, "error": (proc.stderr.strip().splitlines() or ["failed"])[-1][:200]}
     return {**row, **json.loads(lines[-1][6:])}
@@ -82,7 +82,8 @@ def markdown(rows: list[dict], meta: dict) -> str:
                        f"{r['divergences']} | {r['rhat']:.3f} | {r['peak_mb']:.0f} | {ratio} |")
     settings = (f"{meta['chains']} chains x ({meta['tune']} warm-up + {meta['draws']} draws), "
                 f"seed {meta['seed']}; {meta['machine']}; {meta['date']}")
-    return f"Command: `{meta['command']}`\n\nSettings: {settings}\n\n" + head + "\n".join(out) + "\n"
+    return (f"Command: `{meta['command']}`\n\nSettings: {settings}\n\n" + head
+            + "\n".join(out) + "\n")
 
 
 def main(argv=None) -> None:

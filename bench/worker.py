@@ -36,7 +36,7 @@ def fit_hglm(sampler, formula, family, df, draws, tune, chains, seed):
 
     t0 = time.perf_counter()
     model = hglm.Model(formula, df, family=family)
-    model.pymc_model
+    _ = model.pymc_model
     t1 = time.perf_counter()
     fit = model.fit(draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
                     progressbar=False)

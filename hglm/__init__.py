@@ -7,29 +7,58 @@
 >>> print(fit.summary())
 """
 
+from hglm.environment import quiet_installation_notices
+
+quiet_installation_notices()   # before anything imports ArviZ or compiles with PyTensor
+
 from hglm import datasets
 from hglm.build.graph import build_model
 from hglm.build.priors import resolve_priors
 from hglm.comparison.table import Comparison, compare
 from hglm.design.matrices import make_design
 from hglm.model import Model
-from hglm.results.fit import Fit
+from hglm.notices import (
+    ConvergenceWarning,
+    DataWarning,
+    HglmWarning,
+    SamplingWarning,
+    SingularFitWarning,
+)
 from hglm.results.agreement import posterior_agreement
+from hglm.results.fit import Fit
 from hglm.results.io import load
 from hglm.sample.nuts import sample
 from hglm.sensitivity.power import sensitivity
 from hglm.sensitivity.sweep import PriorSweep, prior_sweep
 from hglm.spec.families import Family
+from hglm.spec.priors import (
+    LKJ,
+    R2D2,
+    Cauchy,
+    Exponential,
+    Gamma,
+    HalfCauchy,
+    HalfNormal,
+    HalfStudentT,
+    Horseshoe,
+    InverseGamma,
+    InverseWishart,
+    Laplace,
+    LogNormal,
+    MvNormal,
+    Normal,
+    Prior,
+    StudentT,
+    Uniform,
+    parse_prior,
+)
 from hglm.validation.sbc import sbc
-from hglm.spec.priors import (LKJ, Cauchy, Exponential, Gamma, HalfCauchy, HalfNormal,
-                              HalfStudentT, Horseshoe, InverseGamma, InverseWishart, Laplace,
-                              LogNormal, R2D2,
-                              MvNormal, Normal, Prior, StudentT, Uniform, parse_prior)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Model", "Fit", "Family", "load", "datasets", "compare", "Comparison", "sensitivity",
+    "Model", "Fit", "Family", "load", "HglmWarning", "DataWarning", "SamplingWarning",
+    "ConvergenceWarning", "SingularFitWarning", "datasets", "compare", "Comparison", "sensitivity",
     "prior_sweep", "PriorSweep", "sbc", "posterior_agreement", "make_design", "resolve_priors",
     "build_model", "sample", "Prior", "parse_prior", "Normal", "StudentT", "Cauchy", "Laplace",
     "HalfNormal", "HalfStudentT", "HalfCauchy", "Exponential", "Gamma", "InverseGamma",

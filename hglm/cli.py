@@ -53,9 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     calib = sub.add_parser("sbc", help="simulation-based calibration of one family's model")
     calib.add_argument("family", help="gaussian, poisson, binomial or bernoulli")
     calib.add_argument("--n-sims", type=int, default=200)
-    calib.add_argument("--draws", type=int, default=500, help="draws per chain")
-    calib.add_argument("--tune", type=int, default=500)
-    calib.add_argument("--chains", type=int, default=2)
+    calib.add_argument("--draws", type=int, default=1000, help="draws per chain")
+    calib.add_argument("--tune", type=int, default=1000)
+    calib.add_argument("--chains", type=int, default=4)
     calib.add_argument("--seed", type=int, default=0)
     calib.add_argument("--simulate-link", help="simulate with this link instead (a broken "
                        "model, to see the check fail)")
@@ -66,8 +66,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_default_format = warnings.formatwarning
+
+
 def _plain_warning(message, category, filename, lineno, line=None) -> str:
-    return f"warning: {message}\n"
+    """hglm's own advice as one plain line; anything else in Python's usual form, so a
+    message from another library is never mistaken for hglm's."""
+    from hglm.notices import HglmWarning
+
+    if issubclass(category, HglmWarning):
+        return f"warning: {message}\n"
+    return _default_format(message, category, filename, lineno, line)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -207,6 +216,7 @@ def _write_run_json(spec, fit, folder: Path, seconds: float, extra: dict) -> Non
                               "max_rhat": fit.diagnostics.max_rhat,
                               "min_ess_bulk": fit.diagnostics.min_ess_bulk,
                               "min_ess_tail": fit.diagnostics.min_ess_tail},
+              "notes": fit.notes,
               "priors": fit.model.priors.to_dict(orient="records"), "outputs": extra}
     (folder / "run.json").write_text(json.dumps(record, indent=2, default=str))
 
@@ -242,7 +252,8 @@ def _new(args) -> int:
     if not source.exists():
         raise FileNotFoundError(f"template {args.template!r} not found in {templates_dir()}")
     shutil.copyfile(source, target)
-    print(f"wrote {target} from template {args.template!r}; edit it, then: hglm run {target} --out results")
+    print(f"wrote {target} from template {args.template!r}; "
+          f"edit it, then: hglm run {target} --out results")
     return 0
 
 

@@ -22,7 +22,6 @@
 import os
 
 import numpy as np
-import pandas as pd
 
 import hglm
 

@@ -15,6 +15,7 @@ def test_there_are_case_studies():
     assert {"sleepstudy", "cbpp"} <= set(STUDIES)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", STUDIES)
 def test_case_study_executes(name, tmp_path):
     env = {**os.environ, "HGLM_CASE_DRAWS": "60", "HGLM_CASE_CHAINS": "2", "MPLBACKEND": "Agg"}

@@ -16,7 +16,8 @@ def _fit(formula, data, family, seed=1, **kw):
 
 def _close(fe, name, reference, within=0.5):
     row = fe.set_index("term").loc[name]
-    assert abs(row["mean"] - reference) < within * row["sd"], (name, row["mean"], reference, row["sd"])
+    assert abs(row["mean"] - reference) < within * row["sd"], (
+        name, row["mean"], reference, row["sd"])
 
 
 def test_sleepstudy_matches_lme4(sleep_fit):

@@ -18,8 +18,12 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from hglm.build.distributions import (inverse_wishart_cholesky, lkj_cholesky_corr,
-                                      unpack_corr_cholesky, unpack_cov_cholesky)
+from hglm.build.distributions import (
+    inverse_wishart_cholesky,
+    lkj_cholesky_corr,
+    unpack_corr_cholesky,
+    unpack_cov_cholesky,
+)
 from hglm.build.priors import PriorEntry, PriorSet, _sd, shrinks
 from hglm.build.shrinkage import shrinkage_slopes
 from hglm.build.strategies import BlockParams, FixedPart, Strategy, get_strategy

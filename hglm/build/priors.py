@@ -32,8 +32,8 @@ sample sd of a predictor column (1 for constant columns such as an intercept):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import pandas as pd

@@ -13,7 +13,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from hglm.spec.priors import Horseshoe, Laplace, Prior, R2D2
+from hglm.spec.priors import R2D2, Horseshoe, Laplace, Prior
 
 __all__ = ["shrinkage_slopes"]
 

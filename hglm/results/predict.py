@@ -66,9 +66,9 @@ def trials_for(design: Design, newdata: pd.DataFrame | None) -> np.ndarray | Non
     if newdata is None:
         return design.trials
     import formulae
+    from formulae.matrices import DesignMatrices
 
     from hglm.design.matrices import formula_env
-    from formulae.matrices import DesignMatrices
 
     try:
         response = DesignMatrices(formulae.model_description(

@@ -8,14 +8,12 @@ from dataclasses import dataclass
 import arviz as az
 import numpy as np
 
+from hglm.notices import SamplingWarning
+
 __all__ = ["Diagnostics", "diagnose", "warn_diagnostics", "RHAT_MAX", "ESS_MIN"]
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
-
-
-class SamplingWarning(UserWarning):
-    """The sampler's output needs a look before the results are trusted."""
 
 
 @dataclass(frozen=True)
@@ -34,13 +32,15 @@ class Diagnostics:
             out.append(
                 f"{self.divergences} of {self.draws} draws ended in a divergent transition: "
                 f"the posterior has regions the sampler cannot explore, so estimates may be "
-                f"biased. Try fit(target_accept={min(0.99, target_accept + (1 - target_accept) / 2):.3g}),"
+                f"biased. Try fit(target_accept="
+                f"{min(0.99, target_accept + (1 - target_accept) / 2):.3g}),"
                 f" or tighter priors on the sds.")
         if self.max_rhat > RHAT_MAX:
             out.append(f"R-hat is {self.max_rhat:.3f} for {self.worst_rhat} (should be below "
                        f"{RHAT_MAX}): the chains disagree. Run more tune and draws.")
         if min(self.min_ess_bulk, self.min_ess_tail) < ESS_MIN:
-            out.append(f"effective sample size is only {min(self.min_ess_bulk, self.min_ess_tail):.0f}"
+            out.append(f"effective sample size is only "
+                       f"{min(self.min_ess_bulk, self.min_ess_tail):.0f}"
                        f" for {self.worst_ess} (want at least {ESS_MIN}): means and intervals "
                        f"are noisy. Run more draws or chains.")
         return out

@@ -103,11 +103,11 @@ def _lift(inputs, outputs):
     """
     import hashlib
 
-    from pytensor.graph.basic import graph_inputs
+    from pymc.sampling.jax import _replace_shared_variables
     from pytensor.graph.fg import FunctionGraph
+    from pytensor.graph.traversal import graph_inputs
     from pytensor.printing import debugprint
     from pytensor.tensor.variable import TensorConstant
-    from pymc.sampling.jax import _replace_shared_variables
 
     fgraph = FunctionGraph(inputs=inputs, outputs=_replace_shared_variables(outputs),
                            clone=True)

@@ -19,7 +19,8 @@ SAMPLERS = {"pymc": "pymc", "nutpie": "nutpie", "numpyro": "numpyro", "blackjax"
 #: what ``sampler="auto"`` tries, in order.  hglm's own JAX driver for numpyro's NUTS
 #: (:mod:`hglm.sample.jax_nuts`) fits sleepstudy in ~3 s with warm caches; nutpie spends
 #: ~9 s of every fit compiling its numba callbacks (not cached across processes), PyMC's
-#: sampler ~10 s (bench/RESULTS.md)
+#: sampler ~10 s (bench/RESULTS.md).  numpyro and JAX are core dependencies, so "pymc" is
+#: only reached where they cannot be imported (a broken JAX install)
 AUTO_ORDER = ("numpyro", "pymc")
 
 #: free parameters up to which ``mass_matrix="auto"`` adapts a dense mass matrix: on the small

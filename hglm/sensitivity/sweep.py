@@ -112,7 +112,8 @@ def prior_sweep(model, variants: dict, draws: int = 1000, tune: int = 1000, chai
     """Refit ``model`` under each named prior variant.
 
     ``variants`` maps a name to prior keys that replace the model's own, e.g.
-    ``{"default": None, "tight sd": {"sd": "HalfNormal(1)"}, "wide sd": {"sd": "HalfNormal(100)"}}``.
+    ``{"default": None, "tight sd": {"sd": "HalfNormal(1)"},
+    "wide sd": {"sd": "HalfNormal(100)"}}``.
     Bad variants fail here, before any fit starts.
     """
     from hglm.model import Model

@@ -1,8 +1,8 @@
 """Each formula feature compiles to the intended PyMC structure."""
 
 import numpy as np
-from pytensor.graph.traversal import ancestors
 import pytest
+from pytensor.graph.traversal import ancestors
 
 import hglm
 from tests.conftest import toy_frame
@@ -47,7 +47,8 @@ def test_r_equals_diag_sd_L_z(sleepstudy):
     ("y ~ x + (0 + x | g)", {"sd_g": (1,), "z_g": (6, 1)}),
     ("y ~ x + (1 + x || g)", {"sd_g": (2,), "z_g": (6, 2)}),
     ("y ~ x + (1 | g) + (1 | h)", {"sd_g": (1,), "z_g": (6, 1), "sd_h": (1,), "z_h": (3, 1)}),
-    ("y ~ x + (1 | g) + (0 + x | g)", {"sd_g": (1,), "z_g": (6, 1), "sd_g.1": (1,), "z_g.1": (6, 1)}),
+    ("y ~ x + (1 | g) + (0 + x | g)",
+     {"sd_g": (1,), "z_g": (6, 1), "sd_g.1": (1,), "z_g.1": (6, 1)}),
     ("y ~ x + (1 | g/h)", {"sd_g": (1,), "z_g": (6, 1), "sd_g:h": (1,), "z_g:h": (18, 1)}),
     ("y ~ x + (x + z | g)", {"sd_g": (3,), "z_g": (6, 3), "L_g": (3,)}),
 ])
@@ -130,5 +131,6 @@ def test_offset_enters_the_linear_predictor():
     # at the initial point every row has the same eta, so the offset is the only difference
     eta = np.log(df["count"].mean())  # the default intercept prior's location
     from scipy import stats
-    np.testing.assert_allclose(obs_with(point), stats.poisson.logpmf(df["count"], np.exp(eta) * df.e))
+    np.testing.assert_allclose(obs_with(point),
+                               stats.poisson.logpmf(df["count"], np.exp(eta) * df.e))
     np.testing.assert_allclose(obs_without(point), stats.poisson.logpmf(df["count"], np.exp(eta)))

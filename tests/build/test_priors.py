@@ -13,7 +13,8 @@ def test_defaults_are_data_scaled(sleepstudy):
     t = _table("Reaction ~ Days + (Days | Subject)", sleepstudy)
     sd_y, sd_x = sleepstudy.Reaction.std(), sleepstudy.Days.std()
     assert t.loc["Days", "distribution"] == repr(hglm.Normal(0, 2.5 * sd_y / sd_x))
-    assert t.loc["Intercept", "distribution"] == repr(hglm.Normal(sleepstudy.Reaction.mean(), 2.5 * sd_y))
+    assert t.loc["Intercept", "distribution"] == repr(
+        hglm.Normal(sleepstudy.Reaction.mean(), 2.5 * sd_y))
     assert t.loc["sd(Days|Subject)", "distribution"] == repr(hglm.HalfStudentT(3, sd_y / sd_x))
     assert t.loc["cor(Subject)", "distribution"] == "LKJ(eta=1)"
     assert t.loc["sigma", "distribution"] == repr(hglm.HalfStudentT(3, sd_y))
@@ -34,9 +35,11 @@ def test_most_specific_key_wins(sleepstudy):
     priors = {"fixed": hglm.Normal(0, 5), "sd": "HalfNormal(10)", "cor": hglm.LKJ(2),
               "sigma": "HalfStudentT(3, 25)", "sd(Days|Subject)": "HalfNormal(3)"}
     t = _table("Reaction ~ Days + (Days | Subject)", sleepstudy, priors=priors)
-    assert t.loc["Days", ["key", "distribution", "source"]].tolist() == ["fixed", "Normal(mu=0, sigma=5)", "user"]
+    assert t.loc["Days", ["key", "distribution", "source"]].tolist() == [
+        "fixed", "Normal(mu=0, sigma=5)", "user"]
     assert t.loc["sd(Intercept|Subject)", "key"] == "sd"
-    assert t.loc["sd(Days|Subject)", ["key", "distribution"]].tolist() == ["sd(Days|Subject)", "HalfNormal(sigma=3)"]
+    assert t.loc["sd(Days|Subject)", ["key", "distribution"]].tolist() == [
+        "sd(Days|Subject)", "HalfNormal(sigma=3)"]
     assert t.loc["cor(Subject)", "distribution"] == "LKJ(eta=2)"
     assert t.loc["Intercept", "source"] == "default"  # "fixed" does not cover the intercept
 

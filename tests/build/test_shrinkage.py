@@ -21,6 +21,7 @@ def shrunk_fit(request):
         return model.fit(seed=1, progressbar=False)  # default settings throughout
 
 
+@pytest.mark.slow
 def test_samples_cleanly_and_separates_signal_from_noise(shrunk_fit):
     assert shrunk_fit.diagnostics.divergences == 0
     assert shrunk_fit.diagnostics.max_rhat < 1.01
@@ -40,6 +41,7 @@ def test_shrinkage_factor_separates_too():
     assert {"z_b", "lambda_b", "tau_b", "c2_b", "kappa_b"} <= set(model.pymc_model.named_vars)
 
 
+@pytest.mark.slow
 def test_kappa_is_small_for_real_effects_and_large_for_zeros(shrunk_fit):
     kappa = shrunk_fit.shrinkage()["kappa"]
     if kappa.isna().all():  # Laplace: no per-coefficient scale, no kappa

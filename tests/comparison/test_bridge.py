@@ -18,7 +18,8 @@ def test_conjugate_normal_regression_closed_form():
     X = rng.normal(size=(n, p))
     y = X @ np.array([1.0, -0.5, 0.3]) + rng.normal(scale=sigma, size=n)
     # y ~ N(0, sigma^2 I + tau^2 X X'): the exact marginal likelihood
-    exact = stats.multivariate_normal(np.zeros(n), sigma**2 * np.eye(n) + tau**2 * X @ X.T).logpdf(y)
+    exact = stats.multivariate_normal(np.zeros(n),
+                                      sigma**2 * np.eye(n) + tau**2 * X @ X.T).logpdf(y)
     with pm.Model() as model:
         b = pm.Normal("b", 0, tau, shape=p)
         pm.Normal("y", X @ b, sigma, observed=y)
@@ -29,6 +30,7 @@ def test_conjugate_normal_regression_closed_form():
     assert result.error < 0.05
 
 
+@pytest.mark.slow
 def test_agrees_with_smc_on_a_small_glmm():
     rng = np.random.default_rng(3)
     g = np.repeat(np.arange(6), 8)

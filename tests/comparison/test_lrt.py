@@ -32,9 +32,11 @@ def test_boundary_nulls(small, large, df, dfs, exact):
 
 
 def test_poisson_within_negbinomial():
-    null = boundary_null(_d("count ~ x + (1 | g)", "poisson"), _d("count ~ x + (1 | g)", "negbinomial"), 1)
+    null = boundary_null(_d("count ~ x + (1 | g)", "poisson"),
+                         _d("count ~ x + (1 | g)", "negbinomial"), 1)
     assert null.dfs == (0, 1)
-    assert boundary_null(_d("count ~ x + (1 | g)", "negbinomial"), _d("count ~ z + (1 | g)", "poisson"), 1) is None
+    assert boundary_null(_d("count ~ x + (1 | g)", "negbinomial"),
+                         _d("count ~ z + (1 | g)", "poisson"), 1) is None
 
 
 def test_not_nested():

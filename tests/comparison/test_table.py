@@ -37,7 +37,8 @@ def sleep_pair():
 def test_sleepstudy(sleep_pair):
     c = hglm.compare(*sleep_pair)       # given in either order, rows sorted by npar
     t = c.table
-    assert list(t.formula) == ["Reaction ~ Days + (1 | Subject)", "Reaction ~ Days + (Days | Subject)"]
+    assert list(t.formula) == ["Reaction ~ Days + (1 | Subject)",
+                               "Reaction ~ Days + (Days | Subject)"]
     assert list(t.npar) == [4, 6]
     assert t.loc["m1", "lrt_stat"] == pytest.approx(42.139, abs=0.01)   # lme4's anova
     assert t.loc["m1", "df"] == 2
@@ -61,6 +62,7 @@ def test_cbpp_herd_effect():
     _check_printed(c, t.formula)
 
 
+@pytest.mark.slow
 def test_grouseticks_location_effect():
     data = hglm.datasets.load("grouseticks")
     rhs = "TICKS ~ YEAR + scale(HEIGHT) + (1 | BROOD)"
@@ -85,6 +87,7 @@ def test_needs_same_rows_and_response(sleep_pair):
         hglm.compare(sleep_pair[0])
 
 
+@pytest.mark.slow
 def test_grouped_kfold():
     data = hglm.datasets.load("sleepstudy")
     small = dict(draws=300, tune=300, chains=2)
@@ -105,7 +108,8 @@ def test_bad_pareto_k_offers_kfold(sleep_pair):
     c = hglm.compare(*sleep_pair)
     for name, row in c.table.iterrows():
         if row.n_bad_k > 0:
-            assert any(f"PSIS-LOO is unreliable for {name}" in n and "method='kfold', group='Subject'" in n
+            assert any(f"PSIS-LOO is unreliable for {name}" in n
+                       and "method='kfold', group='Subject'" in n
                        for n in c.notes)
 
 

@@ -10,19 +10,23 @@ def test_summary_reads_like_lme4(sleep_fit):
     text = sleep_fit.summary()
     for piece in ("Family: gaussian  ( identity )", "Formula: Reaction ~ Days + (Days | Subject)",
                   "Random effects", "Residual", "Fixed effects:",
-                  "Estimate  Est.Error  l-95% CI  u-95% CI   Rhat  Bulk_ESS  Tail_ESS", "Number of obs: 180, groups:  Subject, 18",
+                  "Estimate  Est.Error  l-95% CI  u-95% CI   Rhat  Bulk_ESS  Tail_ESS",
+                  "Number of obs: 180, groups:  Subject, 18",
                   "divergent transitions", "2 chains x 1000 draws"):
         assert piece in text, piece
-    assert re.search(r"\n +Subject +\(Intercept\) +[0-9.]+ +[0-9.]+ +[0-9.]+\n +Days +[0-9.]+ .* [+-]0\.\d\d\n", text)
+    assert re.search(r"\n +Subject +\(Intercept\) +[0-9.]+ +[0-9.]+ +[0-9.]+\n"
+                     r" +Days +[0-9.]+ .* [+-]0\.\d\d\n", text)
     assert re.search(r"\n\(Intercept\) +25\d\.\d{3} ", text)
 
 
 def test_tables(sleep_fit):
     fe = sleep_fit.fixef()
     assert list(fe.term) == ["Intercept", "Days"]
-    assert list(fe.columns) == ["term", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk", "ess_tail"]
+    assert list(fe.columns) == ["term", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk",
+                                "ess_tail"]
     vc = sleep_fit.varcorr()
-    assert list(vc.columns) == ["group", "name", "kind", "mean", "sd", "lower", "upper", "ess_bulk", "r_hat"]
+    assert list(vc.columns) == ["group", "name", "kind", "mean", "sd", "lower", "upper",
+                                "ess_bulk", "r_hat"]
     assert vc[["group", "name", "kind"]].values.tolist() == [
         ["Subject", "Intercept", "sd"], ["Subject", "Days", "sd"],
         ["Subject", "Intercept:Days", "cor"], ["Residual", "sigma", "sd"]]

@@ -67,12 +67,14 @@ def test_posterior_predictive_group_and_plots(sleep_fit):
     idata = sleep_fit.sample_posterior_predictive()
     pp = idata.posterior_predictive["Reaction"]
     assert pp.dims == ("chain", "draw", "obs") and pp.shape == (2, 1000, 180)
-    for draw in (sleep_fit.plot_trace, sleep_fit.plot_ppc, sleep_fit.plot_ranef, sleep_fit.plot_fixef):
+    for draw in (sleep_fit.plot_trace, sleep_fit.plot_ppc, sleep_fit.plot_ranef,
+                 sleep_fit.plot_fixef):
         fig = draw()
         assert isinstance(fig, matplotlib.figure.Figure) and fig.axes
         plt.close(fig)
     # the model still compiles its log density afterwards (bridge sampling, LOO need it)
-    assert np.isfinite(sleep_fit.model.pymc_model.compile_logp()(sleep_fit.model.pymc_model.initial_point()))
+    assert np.isfinite(sleep_fit.model.pymc_model.compile_logp()(
+        sleep_fit.model.pymc_model.initial_point()))
 
 
 def test_prior_predictive(sleepstudy):

@@ -47,6 +47,7 @@ def test_gibbs_agrees_with_nuts_on_sleepstudy(sleepstudy):
     assert gibbs.idata.posterior.attrs["inference_library"] == "hglm gibbs"
 
 
+@pytest.mark.slow
 def test_gibbs_agrees_with_nuts_on_hsb82():
     # the slope sd mixes slowly under Gibbs (ESS ~140 per 4,000 draws): more draws
     model = hglm.Model("mAch ~ ses + (ses | school)", hglm.datasets.load("hsb82"),

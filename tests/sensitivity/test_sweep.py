@@ -21,7 +21,8 @@ def local_sweep(model):
 
 def test_table_and_figure(local_sweep):
     t = local_sweep.table
-    assert list(t.columns) == ["variant", "parameter", "mean", "sd", "lower", "upper", "r_hat", "ess"]
+    assert list(t.columns) == ["variant", "parameter", "mean", "sd", "lower", "upper", "r_hat",
+                               "ess"]
     assert list(dict.fromkeys(t.variant)) == list(VARIANTS)
     assert set(t.parameter) == {"beta[Intercept]", "beta[Days]", "sd_Subject[Intercept]",
                                 "sd_Subject[Days]", "cor_Subject[Intercept:Days]", "sigma"}
@@ -45,6 +46,7 @@ def test_one_compile_per_variant(model, monkeypatch):
     assert len({id(m) for m in calls}) == len(VARIANTS)
 
 
+@pytest.mark.slow
 def test_dask_backend_matches_local(model, local_sweep):
     import distributed
 

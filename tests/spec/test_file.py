@@ -36,8 +36,10 @@ def test_good_spec():
 @pytest.mark.parametrize("edit, message", [
     (lambda t: t + "\n[plots]\nx = 1\n", r"line 15: unknown section \[plots\]"),
     (lambda t: t.replace("seed = 1", "seeed = 1"), r"line 13: unknown key 'seeed' in \[sampling\]"),
-    (lambda t: t.replace("draws = 100", 'draws = "many"'), r"line 12: \[sampling\] draws must be int"),
-    (lambda t: t.replace('"HalfNormal(50)"', '"HalfNormal(-5)"'), r"line 9: prior 'sd': .*must be positive"),
+    (lambda t: t.replace("draws = 100", 'draws = "many"'),
+     r"line 12: \[sampling\] draws must be int"),
+    (lambda t: t.replace('"HalfNormal(50)"', '"HalfNormal(-5)"'),
+     r"line 9: prior 'sd': .*must be positive"),
     (lambda t: t.replace('"HalfNormal(50)"', '"__import__(\'os\')"'), r"line 9: prior 'sd'"),
     (lambda t: t.replace("(Days | Subject)", "(Days | Subject"), r"line 6: formula .* unclosed"),
     (lambda t: t.replace('"sleepstudy"', '"iris"'), r"line 3: unknown dataset 'iris'"),

@@ -1,0 +1,32 @@
+"""Process-wide settings hglm makes when it is imported, each with its reason.
+
+hglm prints its own progress, results and advice; these keep two messages out of its output
+that are about the installation, not the user's model, and that the user cannot act on:
+
+* ArviZ 0.23's daily notice of its coming refactor (a ``FutureWarning`` at import);
+* PyTensor's "could not link to a BLAS installation", raised when pip-installed PyTensor
+  finds no system BLAS.  No code path hglm takes by default needs one: sampling runs on JAX
+  (XLA has its own linear algebra) and maximum likelihood on PyTensor's Python linker
+  (:mod:`hglm.ml.objective`), whose matrix products are NumPy's, linked to the OpenBLAS that
+  NumPy's wheel ships.  Only ``sampler="pymc"`` runs PyTensor's C backend, which then uses
+  NumPy's C API for BLAS calls (slower, still correct).
+
+Both filters match those exact messages; every other warning is shown as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+__all__ = ["quiet_installation_notices"]
+
+
+def quiet_installation_notices() -> None:
+    """Install the two targeted filters (idempotent: ``warnings`` drops duplicates)."""
+    warnings.filterwarnings("ignore", message=r"\s*ArviZ is undergoing a major refactor",
+                            category=FutureWarning)
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS installation",
+                            category=UserWarning)
+    # the C backend's fallback announces itself through logging, once per compiled op
+    logging.getLogger("pytensor.tensor.blas").setLevel(logging.ERROR)
