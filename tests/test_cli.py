@@ -78,6 +78,7 @@ def test_report_is_one_self_contained_page(full_run):
     assert f"{fixef['mean'][1]:.4g}" in page
 
 
+@pytest.mark.slow
 def test_same_spec_and_seed_same_numbers(tmp_path):
     spec = templates_dir() / "random-intercept.toml"
     a = hglm_cmd("run", spec, "--out", tmp_path / "a", *QUICK, "--no-figures")
@@ -155,6 +156,7 @@ def test_report_renders_in_a_headless_browser(full_run, tmp_path):
     assert pixels.shape[0] >= 2000 and pixels.std() > 0.05
 
 
+@pytest.mark.slow
 def test_sensitivity_command_with_variants(tmp_path, capsys):
     spec = tmp_path / "spec.toml"
     spec.write_text((templates_dir() / "random-intercept.toml").read_text() +

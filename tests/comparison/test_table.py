@@ -113,6 +113,7 @@ def test_bad_pareto_k_offers_kfold(sleep_pair):
                        for n in c.notes)
 
 
+@pytest.mark.slow
 def test_too_few_draws_for_bayes_factors_is_a_note_not_a_crash():
     from tests.conftest import toy_frame
 

@@ -20,7 +20,7 @@ CASES = [(name, link) for name, info in FAMILIES.items() for link in info.links]
 SCALES = (1.0, 100.0, 10_000.0)
 
 
-def simulate(family: str, link: str, n_groups: int = 30, per_group: int = 20,
+def simulate(family: str, link: str, n_groups: int = 20, per_group: int = 15,
              seed: int = 1) -> pd.DataFrame:
     """A quadratic effect of an age-like predictor (mean 4, sd 1 before scaling) and a
     random intercept, on the family's link scale."""

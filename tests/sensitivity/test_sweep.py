@@ -19,6 +19,7 @@ def local_sweep(model):
     return hglm.prior_sweep(model, VARIANTS, **SMALL)
 
 
+@pytest.mark.slow
 def test_table_and_figure(local_sweep):
     t = local_sweep.table
     assert list(t.columns) == ["variant", "parameter", "mean", "sd", "lower", "upper", "r_hat",
@@ -32,6 +33,7 @@ def test_table_and_figure(local_sweep):
     assert len(fig.axes) == 6
 
 
+@pytest.mark.slow
 def test_one_compile_per_variant(model, monkeypatch):
     calls = []
     original = pm.Model.logp_dlogp_function
