@@ -139,8 +139,9 @@ def _browser() -> str:
     pytest.skip("needs a headless chromium: apt-get install chromium (bash .ci/run does)")
 
 
-def test_report_renders_in_a_headless_browser(full_run, tmp_path):
-    browser = _browser()
+def test_report_renders_in_a_headless_browser(request, tmp_path):
+    browser = _browser()                      # before the fitted run, which costs ~30 s
+    full_run = request.getfixturevalue("full_run")
     shot = tmp_path / "report.png"
     result = subprocess.run(
         [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",

@@ -5,7 +5,7 @@ import pytest
 from pytensor.graph.traversal import ancestors
 
 import hglm
-from tests.conftest import toy_frame
+from tests.conftest import PYTHON, toy_frame
 
 
 def _free(model):
@@ -37,7 +37,7 @@ def test_r_equals_diag_sd_L_z(sleepstudy):
     rng = np.random.default_rng(0)
     point = {k: rng.normal(size=v.shape) for k, v in point.items()}
     r, sd, L, z = m.compile_fn([m["r_Subject"], m["sd_Subject"], m["L_Subject"], m["z_Subject"]],
-                               inputs=m.value_vars, on_unused_input="ignore")(point)
+                               inputs=m.value_vars, on_unused_input="ignore", mode=PYTHON)(point)
     chol = np.array([[1.0, 0.0], [L[0], np.sqrt(1 - L[0] ** 2)]])
     np.testing.assert_allclose(r, (np.diag(sd) @ chol @ z.T).T, rtol=1e-10)
 
@@ -72,7 +72,7 @@ def test_beta_is_the_uncentred_coefficient_vector():
     df = toy_frame()
     m = _model("y ~ x + z + (1 | g)", df)
     f = m.compile_fn(m.replace_rvs_by_values([m["beta"]])[0], inputs=m.value_vars,
-                     on_unused_input="ignore")
+                     on_unused_input="ignore", mode=PYTHON)
     point = {"Intercept_centered": 1.0, "b": np.array([2.0, -1.0]), "sd_g_log__": np.zeros(1),
              "sigma_log__": 0.0, "z_g": np.zeros((6, 1))}
     beta = f(point)
@@ -105,7 +105,7 @@ def test_semi_conjugate_priors_build(sleepstudy):
     assert {"beta", "chol_cov_Subject", "sigma2", "z_Subject"} <= set(free)
     assert "L_Subject" not in free
     assert {"sd_Subject", "cor_Subject", "sigma"} <= {d.name for d in m.deterministics}
-    assert np.isfinite(m.compile_logp()(m.initial_point()))
+    assert np.isfinite(m.compile_logp(mode=PYTHON)(m.initial_point()))
 
 
 @pytest.mark.parametrize("family, formula, likelihood", [
@@ -118,7 +118,7 @@ def test_family_likelihoods(family, formula, likelihood):
     m = _model(formula, family=family)
     obs = m.observed_RVs[0]
     assert obs.owner.op.name == likelihood
-    assert np.isfinite(m.compile_logp()(m.initial_point()))
+    assert np.isfinite(m.compile_logp(mode=PYTHON)(m.initial_point()))
 
 
 def test_offset_enters_the_linear_predictor():
@@ -126,8 +126,10 @@ def test_offset_enters_the_linear_predictor():
     with_offset = _model("count ~ x + offset(np.log(e)) + (1 | g)", df, "poisson")
     without = _model("count ~ x + (1 | g)", df, "poisson")
     point = with_offset.initial_point()
-    obs_with = with_offset.compile_fn(with_offset.logp(vars=with_offset.observed_RVs, sum=False)[0])
-    obs_without = without.compile_fn(without.logp(vars=without.observed_RVs, sum=False)[0])
+    obs_with = with_offset.compile_fn(
+        with_offset.logp(vars=with_offset.observed_RVs, sum=False)[0], mode=PYTHON)
+    obs_without = without.compile_fn(
+        without.logp(vars=without.observed_RVs, sum=False)[0], mode=PYTHON)
     # at the initial point every row has the same eta, so the offset is the only difference
     eta = np.log(df["count"].mean())  # the default intercept prior's location
     from scipy import stats

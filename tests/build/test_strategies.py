@@ -12,7 +12,7 @@ import hglm
 from hglm.build.strategies import get_strategy
 from hglm.build.strategies.collapsed import collapse_rows
 from hglm.results.agreement import posterior_agreement
-from tests.conftest import FAST, toy_frame
+from tests.conftest import FAST, PYTHON, toy_frame
 
 
 def _point_values(model, seed=0):
@@ -21,13 +21,13 @@ def _point_values(model, seed=0):
     point = {k: rng.normal(scale=0.5, size=np.shape(v)) for k, v in model.initial_point().items()}
     names = [v.name for v in model.free_RVs + model.deterministics]
     outs = model.replace_rvs_by_values([model[n] for n in names])
-    fn = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore")
+    fn = model.compile_fn(outs, inputs=model.value_vars, on_unused_input="ignore", mode=PYTHON)
     return point, dict(zip(names, fn(point)))
 
 
 def _marginal_potential(model, point, response):
     out = model.replace_rvs_by_values([model[f"{response}_marginal"]])[0]
-    fn = model.compile_fn(out, inputs=model.value_vars, on_unused_input="ignore")
+    fn = model.compile_fn(out, inputs=model.value_vars, on_unused_input="ignore", mode=PYTHON)
     return float(fn(point))
 
 
@@ -95,8 +95,8 @@ def test_collapsed_bernoulli_has_the_same_log_density():
     assert len(collapse_rows(collapsed.design)[0]) <= 8 * 3 * 2
     assert get_strategy("auto", collapsed.design).name == "collapsed"
     point, _ = _point_values(collapsed.pymc_model, seed=1)
-    a = collapsed.pymc_model.compile_logp()(point)
-    b = rowwise.pymc_model.compile_logp()(point)
+    a = collapsed.pymc_model.compile_logp(mode=PYTHON)(point)
+    b = rowwise.pymc_model.compile_logp(mode=PYTHON)(point)
     assert a == pytest.approx(b, rel=1e-10)
 
 
@@ -220,7 +220,8 @@ def test_centred_correlated_density_is_the_multivariate_normal():
     model = m.pymc_model
     point, values = _point_values(model, seed=3)
     out = model.replace_rvs_by_values([model["t_g_prior"]])[0]
-    got = float(model.compile_fn(out, inputs=model.value_vars, on_unused_input="ignore")(point))
+    got = float(model.compile_fn(out, inputs=model.value_vars, on_unused_input="ignore",
+                                 mode=PYTHON)(point))
     sd, cor = values["sd_g"], values["cor_g"]
     corr = np.eye(3)
     rows, cols = np.tril_indices(3, -1)
@@ -258,7 +259,7 @@ def test_partially_centred_effects_have_the_multivariate_normal_distribution(wit
     name = "c_g" if with_mean else "t_g"
     tilde = rng.normal(size=(block.n_levels, block.q))
     fn = model.compile_fn([model[f"{name}_prior"], coef], inputs=[model[name]],
-                          on_unused_input="ignore")
+                          on_unused_input="ignore", mode=PYTHON)
     log_t, values = fn({name: tilde})
     # r_k = m_k + s_k^(1-w) (t_k - w c_k), terms most-centred first: a triangular map with
     # d r_k / d t_k = s_k^(1-w), s_k = sd_k times the permuted Cholesky factor's diagonal
@@ -285,5 +286,5 @@ def test_padded_layout_has_the_same_log_density(formula, family):
     models = [hglm.Model(formula, df, family, strategy=s).pymc_model for s in ("indexed", "padded")]
     assert [v.name for v in models[0].value_vars] == [v.name for v in models[1].value_vars]
     point, _ = _point_values(models[0], seed=2)
-    logps = [m.compile_logp()(point) for m in models]
+    logps = [m.compile_logp(mode=PYTHON)(point) for m in models]
     np.testing.assert_allclose(logps[0], logps[1], rtol=1e-10)
