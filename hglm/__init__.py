@@ -12,10 +12,10 @@ from hglm.environment import quiet_installation_notices
 quiet_installation_notices()   # before anything imports ArviZ or compiles with PyTensor
 
 from hglm import datasets
-from hglm.build.graph import build_model
-from hglm.build.priors import resolve_priors
 from hglm.comparison.table import Comparison, compare
 from hglm.design.matrices import make_design
+from hglm.graph.assemble import build_model
+from hglm.graph.priors import resolve_priors
 from hglm.model import Model
 from hglm.notices import (
     ConvergenceWarning,

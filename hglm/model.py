@@ -1,7 +1,7 @@
 """``hglm.Model``: declare a model, see its priors, fit it.
 
 The model is the front of the pipeline: spec (formula, family, priors) -> design
-(:func:`hglm.design.make_design`) -> PyMC graph (:func:`hglm.build.build_model`) -> NUTS
+(:func:`hglm.design.make_design`) -> PyMC graph (:func:`hglm.graph.build_model`) -> NUTS
 (:func:`hglm.sample.sample`) -> :class:`hglm.Fit`.  Each step is a public function that
 hands the next one a plain bundle, so each can be used and tested on its own.
 """
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pymc as pm
 
-from hglm.build.graph import build_model
-from hglm.build.priors import PriorSet, resolve_priors
-from hglm.build.strategies import get_strategy
 from hglm.design.matrices import Design, make_design, used_columns
+from hglm.graph.assemble import build_model
+from hglm.graph.priors import PriorSet, resolve_priors
+from hglm.graph.strategies import get_strategy
 from hglm.results.fit import Fit
 from hglm.sample.diagnostics import warn_diagnostics
 from hglm.sample.nuts import SamplerSettings, sample
@@ -73,13 +73,13 @@ class Model:
         ``"gaussian"``, ``"poisson"``, ``"binomial"``, ``"bernoulli"`` or ``"negbinomial"``.
     priors : dict, optional
         Prior key -> :class:`hglm.Prior` or its string form; see ``m.priors`` for the keys
-        in use and :mod:`hglm.build.priors` for the default rules.
+        in use and :mod:`hglm.graph.priors` for the default rules.
     link : str, optional
         A non-default link, e.g. ``"probit"``.
     strategy : str
         How random effects enter the likelihood: ``"auto"`` (the fastest that applies),
         ``"marginal"`` (gaussian: integrated out exactly), ``"collapsed"`` (binomial rows
-        summed into counts) or ``"indexed"``; see :mod:`hglm.build.strategies`.
+        summed into counts) or ``"indexed"``; see :mod:`hglm.graph.strategies`.
     centered : bool or dict, optional
         Centred (``True``) or non-centred (``False``) sampled group effects, for all blocks or
         per group label; by default chosen from the data (see ``m.parameterization``).

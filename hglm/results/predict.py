@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hglm.build.posterior import covariance_cholesky, draws_matrix
 from hglm.design.matrices import Design, evaluate_new_data
+from hglm.graph.posterior import covariance_cholesky, draws_matrix
 
 __all__ = ["linear_predictor", "aux_draws", "draws_matrix", "predict_draws", "trials_for",
            "pointwise_log_likelihood"]

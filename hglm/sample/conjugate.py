@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from hglm.build.priors import PriorSet
 from hglm.design.matrices import Design, GroupBlock
+from hglm.graph.priors import PriorSet
 from hglm.spec.priors import InverseGamma, InverseWishart, MvNormal
 
 __all__ = ["ConjugateProblem", "conjugate_problem"]

@@ -25,8 +25,8 @@ import time
 import numpy as np
 from scipy import stats
 
-from hglm.build.priors import PriorSet
 from hglm.design.matrices import Design
+from hglm.graph.priors import PriorSet
 from hglm.sample.conjugate import ConjugateProblem, conjugate_problem
 
 __all__ = ["sample_gibbs"]
@@ -254,11 +254,11 @@ def sample_gibbs(design: Design, priors: PriorSet, draws: int, tune: int, chains
 
 def _to_idata(design: Design, problem: ConjugateProblem, out: dict, stats_: dict,
               elapsed: float):
-    """The draws under NUTS's variable names, dims and coords (:mod:`hglm.build.graph`)."""
+    """The draws under NUTS's variable names, dims and coords (:mod:`hglm.graph.assemble`)."""
     import arviz as az
 
     from hglm import __version__
-    from hglm.build.graph import cor_dim, cor_pairs, term_dim
+    from hglm.graph.assemble import cor_dim, cor_pairs, term_dim
 
     block = design.blocks[0]
     label, q = block.label, block.q

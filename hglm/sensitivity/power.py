@@ -18,7 +18,7 @@ __all__ = ["log_prior_dataset", "sensitivity", "COMPONENTS", "prior_variables"]
 #: prior groups that ``sensitivity(fit, keys=[...])`` can power-scale alone, as name prefixes
 COMPONENTS = {
     "fixed": ("Intercept_centered", "b", "beta", "fixed_", "Intercept_",
-              # shrinkage priors' scales (hglm/build/shrinkage.py)
+              # shrinkage priors' scales (hglm/graph/shrinkage.py)
               "tau_b", "lambda_b", "c2_b", "R2_b", "phi_b"),
     "sd": ("sd_",),
     "cor": ("L_", "cor_", "chol_cov_"),

@@ -21,12 +21,12 @@ rows or more whose levels are balanced enough, indexed otherwise.
 
 from collections.abc import Mapping
 
-from hglm.build.strategies.base import BlockParams, FixedPart, Strategy
-from hglm.build.strategies.collapsed import CollapsedStrategy
-from hglm.build.strategies.indexed import IndexedStrategy
-from hglm.build.strategies.marginal import MarginalStrategy
-from hglm.build.strategies.padded import PaddedStrategy
 from hglm.design.matrices import Design
+from hglm.graph.strategies.base import BlockParams, FixedPart, Strategy
+from hglm.graph.strategies.collapsed import CollapsedStrategy
+from hglm.graph.strategies.indexed import IndexedStrategy
+from hglm.graph.strategies.marginal import MarginalStrategy
+from hglm.graph.strategies.padded import PaddedStrategy
 
 __all__ = ["BlockParams", "FixedPart", "Strategy", "IndexedStrategy", "MarginalStrategy",
            "CollapsedStrategy", "PaddedStrategy", "get_strategy", "STRATEGIES"]

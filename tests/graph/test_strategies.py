@@ -9,8 +9,8 @@ import pytest
 from scipy import stats
 
 import hglm
-from hglm.build.strategies import get_strategy
-from hglm.build.strategies.collapsed import collapse_rows
+from hglm.graph.strategies import get_strategy
+from hglm.graph.strategies.collapsed import collapse_rows
 from hglm.results.agreement import posterior_agreement
 from tests.conftest import FAST, PYTHON, toy_frame
 
@@ -239,8 +239,8 @@ def test_partially_centred_effects_have_the_multivariate_normal_distribution(wit
     import pymc as pm
     import pytensor.tensor as pt
 
-    from hglm.build.strategies.base import BlockParams
-    from hglm.build.strategies.indexed import partially_centred
+    from hglm.graph.strategies.base import BlockParams
+    from hglm.graph.strategies.indexed import partially_centred
 
     design = hglm.make_design("y ~ x + (1 + x + z | g)", toy_frame())
     block = design.blocks[0]

@@ -15,7 +15,7 @@ Roberts & Sköld 2007); grouseticks (broods within locations, brood-level year a
 location-level altitude) is the textbook case.
 
 A block qualifies when it is a random intercept ``(1 | g)`` and the data inform its levels
-more than the prior does (:func:`hglm.build.strategies.centering.informed`); of
+more than the prior does (:func:`hglm.graph.strategies.centering.informed`); of
 those, the one with the most levels becomes the anchor.  The random intercepts it is nested
 in form a chain of tiers (lecturers in departments, broods in locations), each tier's level
 predictors centred on the next tier out; a fixed column constant within a tier's levels

@@ -1,7 +1,7 @@
 """Design + priors -> a PyMC model, one readable block per model part (like brms's Stan code).
 
 Population-level parameters are built here; how the random effects enter the likelihood is
-the strategy's business (:mod:`hglm.build.strategies`).  Variable names follow brms:
+the strategy's business (:mod:`hglm.graph.strategies`).  Variable names follow brms:
 
 * ``Intercept_centered`` (the intercept at the predictors' means), ``b`` (slopes),
   ``beta`` (all fixed effects on the user's scale, a deterministic with dims ``coef``);
@@ -18,16 +18,16 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from hglm.build.distributions import (
+from hglm.design.matrices import Design, GroupBlock
+from hglm.graph.distributions import (
     inverse_wishart_cholesky,
     lkj_cholesky_corr,
     unpack_corr_cholesky,
     unpack_cov_cholesky,
 )
-from hglm.build.priors import PriorEntry, PriorSet, _sd, shrinks
-from hglm.build.shrinkage import shrinkage_slopes
-from hglm.build.strategies import BlockParams, FixedPart, Strategy, get_strategy
-from hglm.design.matrices import Design, GroupBlock
+from hglm.graph.priors import PriorEntry, PriorSet, _sd, shrinks
+from hglm.graph.shrinkage import shrinkage_slopes
+from hglm.graph.strategies import BlockParams, FixedPart, Strategy, get_strategy
 from hglm.spec.priors import LKJ, Prior
 
 __all__ = ["build_model", "term_dim", "cor_dim", "cor_pairs"]
@@ -51,7 +51,7 @@ def build_model(design: Design, priors: PriorSet, strategy: str | Strategy = "au
                 centered: bool | Mapping[str, bool] | None = None) -> pm.Model:
     """Compile the design and priors into a PyMC model (lme4's ``mkLmerDevfun`` step).
 
-    ``strategy`` decides how the random effects enter (:mod:`hglm.build.strategies`);
+    ``strategy`` decides how the random effects enter (:mod:`hglm.graph.strategies`);
     ``centered`` forces the parameterisation of sampled effects (default: from the data).
     """
     strategy = get_strategy(strategy, design, centered)

@@ -16,9 +16,9 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy.special import gammaln
 
-from hglm.build.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
-from hglm.build.strategies.indexed import IndexedStrategy
 from hglm.design.matrices import Design
+from hglm.graph.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
+from hglm.graph.strategies.indexed import IndexedStrategy
 from hglm.spec.families import Family
 
 __all__ = ["CollapsedStrategy", "collapse_rows"]

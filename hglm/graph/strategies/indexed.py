@@ -14,18 +14,18 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from hglm.build.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
-from hglm.build.strategies.centering import (
+from hglm.design.matrices import Design, GroupBlock
+from hglm.graph.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
+from hglm.graph.strategies.centering import (
     chain_ratios,
     informed,
     level_weights,
     nested,
     partly_informed,
 )
-from hglm.build.strategies.hierarchical import Plan, is_intercept_only
-from hglm.build.strategies.hierarchical import plan as hierarchical_plan
-from hglm.build.strategies.layout import select, take
-from hglm.design.matrices import Design, GroupBlock
+from hglm.graph.strategies.hierarchical import Plan, is_intercept_only
+from hglm.graph.strategies.hierarchical import plan as hierarchical_plan
+from hglm.graph.strategies.layout import select, take
 
 __all__ = ["IndexedStrategy", "group_effects", "partially_centred", "block_contribution",
            "NON_CENTRED_BELOW"]

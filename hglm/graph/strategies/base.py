@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytensor.tensor as pt
 
-from hglm.build.strategies.layout import select
 from hglm.design.matrices import Design, GroupBlock
+from hglm.graph.strategies.layout import select
 
 __all__ = ["BlockParams", "FixedPart", "Strategy", "likelihood_name"]
 
@@ -87,7 +87,7 @@ class Strategy(ABC):
         sampled effects of one factor are nested in another's (grouseticks, broods in
         locations: up to 36 divergences and R-hat up to 1.02 at 0.9 across seeds), else 0.9
         (the InstEval-shaped gaussian model gained no effective draws per second at 0.95)."""
-        from hglm.build.strategies.centering import nested
+        from hglm.graph.strategies.centering import nested
 
         if design.family.name == "gaussian":
             return 0.9

@@ -26,10 +26,10 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from hglm.build.posterior import covariance_cholesky, draws_matrix
-from hglm.build.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
-from hglm.build.strategies.indexed import IndexedStrategy
 from hglm.design.matrices import Design, GroupBlock
+from hglm.graph.posterior import covariance_cholesky, draws_matrix
+from hglm.graph.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
+from hglm.graph.strategies.indexed import IndexedStrategy
 
 __all__ = ["MarginalStrategy", "marginal_factor"]
 

@@ -4,7 +4,7 @@ import pytensor.tensor as pt
 import pytest
 from scipy import integrate, stats
 
-from hglm.build.distributions import inverse_wishart_cholesky, lkj_cholesky_corr, lkj_log_normalizer
+from hglm.graph.distributions import inverse_wishart_cholesky, lkj_cholesky_corr, lkj_log_normalizer
 
 
 def test_lkj_normaliser_matches_integrals():

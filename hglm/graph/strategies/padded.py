@@ -6,10 +6,10 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from hglm.build.strategies.base import BlockParams, FixedPart, likelihood_name
-from hglm.build.strategies.indexed import IndexedStrategy
-from hglm.build.strategies.layout import PaddedRows
 from hglm.design.matrices import Design, GroupBlock
+from hglm.graph.strategies.base import BlockParams, FixedPart, likelihood_name
+from hglm.graph.strategies.indexed import IndexedStrategy
+from hglm.graph.strategies.layout import PaddedRows
 
 __all__ = ["PaddedStrategy", "MIN_ROWS", "MAX_PADDING"]
 
@@ -22,7 +22,7 @@ MAX_PADDING = 0.6
 class PaddedStrategy(IndexedStrategy):
     """The indexed strategy's model with the rows laid out as (levels of the factor with
     most levels) x (rows of its largest level), masked.  The log density is the same sum;
-    only the work per gradient changes (see :class:`~hglm.build.strategies.layout.PaddedRows`).
+    only the work per gradient changes (see :class:`~hglm.graph.strategies.layout.PaddedRows`).
     The likelihood enters as a potential; the pointwise log-likelihood is computed after
     sampling on the user's rows, as for every strategy."""
 
