@@ -31,6 +31,7 @@ from hglm.sample.nuts import sample
 from hglm.sensitivity.power import sensitivity
 from hglm.sensitivity.sweep import PriorSweep, prior_sweep
 from hglm.spec.families import Family
+from hglm.spec.model_spec import ModelSpec
 from hglm.spec.priors import (
     LKJ,
     R2D2,
@@ -60,7 +61,8 @@ __all__ = [
     "Model", "Fit", "Family", "load", "HglmWarning", "DataWarning", "SamplingWarning",
     "ConvergenceWarning", "SingularFitWarning", "datasets", "compare", "Comparison", "sensitivity",
     "prior_sweep", "PriorSweep", "sbc", "posterior_agreement", "make_design", "resolve_priors",
-    "build_model", "sample", "Prior", "parse_prior", "Normal", "StudentT", "Cauchy", "Laplace",
+    "build_model", "ModelSpec", "sample", "Prior", "parse_prior", "Normal", "StudentT", "Cauchy",
+    "Laplace",
     "HalfNormal", "HalfStudentT", "HalfCauchy", "Exponential", "Gamma", "InverseGamma",
     "LogNormal", "Uniform", "LKJ", "MvNormal", "InverseWishart", "Horseshoe", "R2D2",
 ]

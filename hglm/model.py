@@ -22,7 +22,8 @@ from hglm.graph.strategies import get_strategy
 from hglm.results.fit import Fit
 from hglm.sample.diagnostics import warn_diagnostics
 from hglm.sample.nuts import SamplerSettings, sample
-from hglm.spec.families import Family, as_family
+from hglm.spec.families import Family
+from hglm.spec.model_spec import ModelSpec
 from hglm.spec.priors import Prior
 
 if TYPE_CHECKING:
@@ -60,6 +61,16 @@ def _observed_data(idata, design: Design) -> None:
     idata.add_groups({"observed_data": data})
 
 
+def _response_column(data: pd.DataFrame, design: Design):
+    import numpy as np
+
+    if len(data) == design.n:
+        return design.y
+    column = np.full(len(data), np.nan)
+    column[data.index.get_indexer(design.row_index)] = design.y
+    return column
+
+
 class Model:
     """A Bayesian GLMM declared with an lme4 formula.
 
@@ -89,15 +100,44 @@ class Model:
                  priors: Mapping[str, Prior | str] | None = None, link: str | None = None,
                  strategy: str = "auto", centered: bool | Mapping[str, bool] | None = None
                  ) -> None:
-        self.family = as_family(family, link)
-        self.design: Design = make_design(formula, data, self.family)
-        self.data = data[used_columns(self.design.formula)]
-        self.prior_set: PriorSet = resolve_priors(self.design, priors)
-        self.strategy = strategy
-        self.centered = centered
-        self._strategy = get_strategy(strategy, self.design, centered)  # refuses misfits now
+        spec = ModelSpec.of(formula, family, priors, link, strategy, centered)
+        self._assemble(spec, make_design(spec.formula, data, spec.family_object), data)
+
+    @classmethod
+    def from_spec(cls, spec: ModelSpec, data: pd.DataFrame) -> Model:
+        """The model ``spec`` describes, on ``data``."""
+        model = cls.__new__(cls)
+        model._assemble(spec, make_design(spec.formula, data, spec.family_object), data)
+        return model
+
+    def _assemble(self, spec: ModelSpec, design: Design, data: pd.DataFrame) -> None:
+        """Priors and strategy for ``design``: the steps after the design, shared by every
+        way a model is made."""
+        self.spec = spec
+        self.family = design.family
+        self.design = design
+        self.source_data = data            # the user's frame, so update() can add columns
+        self.data = data[used_columns(design.formula)]
+        self.prior_set: PriorSet = resolve_priors(design, spec.prior_dict)
+        self._strategy = get_strategy(spec.strategy, design, spec.centering)  # refuses misfits
         self._pymc_model: pm.Model | None = None
         self._ml: dict[bool, MLFit] = {}
+
+    def update(self, data: pd.DataFrame | None = None, **changes) -> Model:
+        """The same model with ``changes`` to its spec (``formula``, ``family``, ``link``,
+        ``priors``, ``strategy``, ``centered``) or new ``data``, as lme4's ``update``:
+        ``m.update(formula=". ~ . + (1 | site)")``, ``m.update(priors={"sd": "HalfNormal(5)"})``.
+        Anything not changed stays as it was."""
+        return Model.from_spec(self.spec.update(**changes),
+                               self.source_data if data is None else data)
+
+    @property
+    def strategy(self) -> str:
+        return self.spec.strategy
+
+    @property
+    def centered(self) -> bool | dict[str, bool] | None:
+        return self.spec.centering
 
     @property
     def formula(self) -> str:
@@ -162,7 +202,8 @@ class Model:
             idata, more = self._sample(settings, progressbar)
             elapsed += more
         _observed_data(idata, self.design)
-        fit = Fit(self, idata, settings, elapsed, notes)
+        call = {**settings.to_dict(), "target_accept": target_accept}   # what update() reuses
+        fit = Fit(self, idata, settings, elapsed, notes, call)
         if settings.draws * settings.chains * self.design.n <= LOG_LIKELIHOOD_EAGER:
             fit.log_likelihood()
         warn_diagnostics(fit.diagnostics, settings.target_accept)
@@ -209,9 +250,6 @@ class Model:
 
         User priors carry over unchanged; data-scaled defaults are recomputed from ``y``.
         """
-        import copy
-        import dataclasses
-
         import numpy as np
 
         from hglm.design import checks
@@ -228,14 +266,17 @@ class Model:
             checks.check_binomial(y, self.design.trials, name)
         elif response == "binary":
             checks.check_binary(y, name)
-        clone = copy.copy(self)
         # the dtype make_design gives (whole-number responses are integers)
-        clone.design = dataclasses.replace(self.design, y=y.astype(self.design.y.dtype))
-        clone.prior_set = resolve_priors(clone.design, self.prior_set.user)
-        clone._strategy = get_strategy(self.strategy, clone.design, self.centered)
-        clone._pymc_model = None
-        clone._ml = {}
-        return clone
+        design = dataclasses.replace(self.design, y=y.astype(self.design.y.dtype))
+        data = self.data
+        if (name in data.columns and self.design.success_level is None
+                and data.index.is_unique):
+            # the frame says what the design says (a saved refit reloads the same data); rows
+            # the design dropped stay dropped
+            data = data.assign(**{name: _response_column(data, design)})
+        model = Model.__new__(Model)
+        model._assemble(self.spec, design, data)
+        return model
 
     def fit_ml(self, reml: bool = False) -> MLFit:
         """Maximum-likelihood (or, for gaussian models, REML) fit: exact for gaussian, Laplace

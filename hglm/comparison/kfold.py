@@ -46,8 +46,7 @@ def _fold(spec: dict, train: np.ndarray, test: np.ndarray, seed: int) -> np.ndar
     data = spec["data"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = Model(spec["formula"], data.iloc[train], spec["family"], priors=spec["priors"],
-                      link=spec["link"])
+        model = Model.from_spec(spec["model"], data.iloc[train])
         fit = model.fit(**spec["settings"], seed=seed, progressbar=False, cores=1)
     design = fit.design
     test_rows = data.iloc[test]
@@ -73,11 +72,10 @@ def kfold(fit, group: str, K: int = 10, seed: int | None = None,
     rng = np.random.default_rng(seed)
     fold_of_level = dict(zip(rng.permutation(levels), np.arange(len(levels)) % K))
     fold = np.array([fold_of_level[v] for v in labels])
-    settings = {"draws": draws or fit.settings.draws, "tune": fit.settings.tune,
-                "chains": fit.settings.chains, "sampler": fit.settings.sampler,
-                "target_accept": fit.settings.target_accept}
-    spec = {"formula": design.formula.formula, "family": design.family.name,
-            "link": design.family.link, "priors": _fixed_priors(fit.model), "data": design.data,
+    settings = {**fit.call, "draws": draws or fit.call["draws"]}
+    del settings["seed"], settings["cores"]          # each fold's own seed, one core each
+    # the fit's own model (strategy and centring included), its priors fixed at the full data's
+    spec = {"model": fit.spec.update(priors=_fixed_priors(fit.model)), "data": design.data,
             "settings": settings, "y": design.y, "trials": design.trials}
     jobs = n_jobs or min(K, os.cpu_count() or 1)
     results = Parallel(n_jobs=jobs)(

@@ -24,13 +24,29 @@ class Fit:
     """A fitted model: ``idata`` (ArviZ InferenceData) plus lme4-style tables."""
 
     def __init__(self, model: Model, idata, settings: SamplerSettings, elapsed: float,
-                 notes: list[str] | None = None):
+                 notes: list[str] | None = None, call: dict | None = None):
         self.model = model
         self.idata = idata
         self.settings = settings
         self.elapsed = elapsed
         self.notes = list(notes or [])      # what hglm decided while fitting, in plain words
+        # the arguments of fit() (seed resolved, target_accept None when fit chose it):
+        # update() refits with them, as lme4's update() re-evaluates the call
+        self.call = dict(call) if call is not None else {**settings.to_dict()}
         self._cache: dict = {}
+
+    @property
+    def spec(self):
+        """The model's :class:`hglm.ModelSpec` (formula, family, priors, strategy, ...)."""
+        return self.model.spec
+
+    def update(self, data=None, progressbar: bool = True, **changes) -> Fit:
+        """Refit with ``changes`` to the model (``formula``, ``family``, ``link``, ``priors``,
+        ``strategy``, ``centered``), new ``data``, or changed ``fit`` arguments (``draws``,
+        ``seed``, ...), as lme4's ``update``; everything else as in this fit."""
+        sampling = {k: changes.pop(k) for k in list(changes) if k in self.call}
+        model = self.model.update(data, **changes) if data is not None or changes else self.model
+        return model.fit(**{**self.call, **sampling}, progressbar=progressbar)
 
     def log_likelihood(self):
         """The pointwise log-likelihood group of ``idata`` (computed on first use).

@@ -1,6 +1,7 @@
 """Saving and loading fits: a folder of plain files, written atomically, read without pickle.
 
-``model.json`` holds the formula, family, user priors (as strings), sampler settings and
+``model.json`` holds the model's spec (:class:`hglm.ModelSpec`: formula, family, link, user
+priors as strings, strategy, centring), the arguments of ``fit``, sampler settings and
 package versions; ``data.parquet`` the rows and columns the formula reads; ``idata.nc`` the
 InferenceData.  Loading rebuilds the model from these, so defaults are re-derived exactly.
 """
@@ -42,16 +43,12 @@ def save_fit(fit, path: str | os.PathLike, overwrite: bool = False) -> None:
     model = fit.model
     spec = {
         "format": FORMAT,
-        "formula": model.formula,
-        "family": model.family.name,
-        "link": model.family.link,
-        "priors": {k: repr(v) for k, v in model.prior_set.user.items()},
-        "strategy": model.strategy if isinstance(model.strategy, str) else model.strategy.name,
-        "centered": model.centered,
+        **model.spec.to_dict(),            # formula, family, link, priors, strategy, centered
         "parameterization": model.parameterization,
         "settings": fit.settings.to_dict(),
         "elapsed": fit.elapsed,
         "notes": fit.notes,
+        "call": fit.call,
         "versions": versions(),
     }
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
@@ -76,6 +73,7 @@ def load(path: str | os.PathLike):
     from hglm.model import Model
     from hglm.results.fit import Fit
     from hglm.sample.nuts import SamplerSettings
+    from hglm.spec.model_spec import ModelSpec
 
     path = Path(path)
     if not (path / "model.json").exists():
@@ -84,8 +82,7 @@ def load(path: str | os.PathLike):
     if spec.get("format") != FORMAT:
         raise ValueError(f"{path}: unknown fit format {spec.get('format')!r}")
     data = pd.read_parquet(path / "data.parquet")
-    model = Model(spec["formula"], data, spec["family"], priors=spec["priors"],
-                  link=spec["link"], strategy=spec["strategy"], centered=spec.get("centered"))
+    model = Model.from_spec(ModelSpec.from_dict(spec), data)
     idata = az.from_netcdf(str(path / "idata.nc"))
     return Fit(model, idata, SamplerSettings(**spec["settings"]), spec["elapsed"],
-               spec.get("notes", []))
+               spec.get("notes", []), spec.get("call"))

@@ -61,8 +61,8 @@ def _fit_variant(spec: dict, name: str, priors: dict | None, seed: int):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = Model(spec["formula"], spec["data"], spec["family"], link=spec["link"],
-                      priors={**spec["priors"], **(priors or {})})
+        model = Model.from_spec(spec["model"].update(
+            priors={**spec["model"].prior_dict, **(priors or {})}), spec["data"])
         fit = model.fit(**spec["settings"], seed=seed, progressbar=False, cores=1)
     rows = []
     for var in population_vars(fit.design, fit.posterior):
@@ -116,18 +116,15 @@ def prior_sweep(model, variants: dict, draws: int = 1000, tune: int = 1000, chai
     "wide sd": {"sd": "HalfNormal(100)"}}``.
     Bad variants fail here, before any fit starts.
     """
-    from hglm.model import Model
-
     if not variants:
         raise ValueError("prior_sweep needs at least one variant")
-    base = {k: repr(v) for k, v in model.prior_set.user.items()}
     for name, priors in variants.items():  # validate every variant before any sampling
         try:
-            Model(model.formula, model.data, model.family, priors={**base, **(priors or {})})
+            model.update(priors={**model.spec.prior_dict, **(priors or {})})
         except ValueError as err:
             raise ValueError(f"prior variant {name!r}: {err}") from None
-    spec = {"formula": model.formula, "data": model.data, "family": model.family.name,
-            "link": model.family.link, "priors": base,
+    # the model's own spec (strategy and centring included); only the priors vary
+    spec = {"model": model.spec, "data": model.data,
             "settings": {"draws": draws, "tune": tune, "chains": chains, "sampler": sampler,
                          "target_accept": target_accept}}
     jobs = n_jobs or (min(len(variants), os.cpu_count() or 1) if backend == "local" else -1)

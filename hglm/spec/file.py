@@ -41,6 +41,8 @@ from typing import Any
 
 import pandas as pd
 
+from hglm.spec.model_spec import ModelSpec
+
 __all__ = ["Spec", "SpecError", "load_spec", "parse_spec"]
 
 _SCHEMA: dict[str, dict[str, type | tuple]] = {
@@ -84,13 +86,17 @@ class Spec:
             return pd.read_parquet(file)
         return pd.read_csv(file)
 
+    @property
+    def model_spec(self) -> ModelSpec:
+        """The ``[model]`` and ``[priors]`` sections as a :class:`hglm.ModelSpec`."""
+        return ModelSpec.from_dict({**self.model, "priors": self.priors})
+
     def build_model(self, formula: str | None = None, data: pd.DataFrame | None = None):
+        """The spec's model (``formula`` replacing the spec's, lme4's ``.`` allowed)."""
         from hglm.model import Model
 
-        return Model(formula or self.model["formula"],
-                     self.load_data() if data is None else data,
-                     self.model.get("family", "gaussian"), priors=self.priors,
-                     link=self.model.get("link"), strategy=self.model.get("strategy", "auto"))
+        spec = self.model_spec if formula is None else self.model_spec.update(formula=formula)
+        return Model.from_spec(spec, self.load_data() if data is None else data)
 
     def to_dict(self) -> dict:
         return {"data": self.data, "model": self.model, "priors": self.priors,

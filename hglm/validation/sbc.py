@@ -169,9 +169,7 @@ def _fit_batch(spec: dict, jobs: list, settings: dict, seed: int):
     JAX driver then reuses its compiled sampler)."""
     from hglm.model import Model
 
-    model = spec.get("model") or Model(spec["formula"], spec["data"], spec["family"],
-                                       priors=spec["priors"], link=spec["link"],
-                                       strategy=spec["strategy"], centered=spec["centered"])
+    model = spec.get("model") or Model.from_spec(spec["spec"], spec["data"])
     return [_fit_one(model, sim, y, truth, settings, seed + sim) for sim, y, truth in jobs]
 
 
@@ -219,10 +217,7 @@ def sbc(model, n_sims: int = 200, draws: int = 1000, tune: int = 1000, chains: i
             bar()
         bar(close=True)
     else:
-        spec = {"formula": model.formula, "data": model.data, "family": model.family.name,
-                "link": model.family.link, "strategy": model.strategy,
-                "centered": model.centered,
-                "priors": {k: repr(v) for k, v in model.prior_set.user.items()}}
+        spec = {"spec": model.spec, "data": model.data}
         workers = n_jobs if n_jobs and n_jobs > 0 else (os.cpu_count() or 1)
         batches = [jobs[i::workers] for i in range(workers)]
         with _backend(backend, client):
@@ -236,7 +231,7 @@ def sbc(model, n_sims: int = 200, draws: int = 1000, tune: int = 1000, chains: i
              .agg(n_sims="size", p_value=ecdf_uniformity_pvalue).reset_index())
     table["p_holm"] = _holm(table["p_value"].to_numpy())
     table["calibrated"] = table["p_holm"] > level
-    info = {"formula": model.formula, "family": model.family.name, "link": model.family.link,
+    info = {**model.spec.to_dict(),
             "simulator": None if simulator is model else repr(simulator), "n_sims": n_sims,
             "seed": seed, **settings, "sampler": resolve_sampler(sampler),
             "versions": _versions()}

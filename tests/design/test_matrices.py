@@ -93,7 +93,7 @@ def test_large_design_uses_indices_not_dense_z():
     # every array in the design is N x (a few columns): no N x levels matrix anywhere
     arrays = [d.X, d.y, block.Z, block.index]
     assert max(a.nbytes for a in arrays) <= n * 2 * 8
-    model = hglm.graph_model(d, hglm.resolve_priors(d), strategy="indexed", centered=False)
+    model = hglm.build_model(d, hglm.resolve_priors(d), strategy="indexed", centered=False)
     assert model["z_g"].type.shape == (levels, 2) or model["z_g"].eval().shape == (levels, 2)
 
 
