@@ -258,14 +258,9 @@ class Model:
         if y.shape != self.design.y.shape:
             raise ValueError(f"the new response has shape {y.shape}; the model has "
                              f"{self.design.n} rows")
-        name, response = self.design.response_name, self.family.response
+        name = self.design.response_name
         checks.check_finite(pd.DataFrame({name: y}), [name])
-        if response == "count":
-            checks.check_counts(y, name, self.family.name)
-        elif response == "binomial":
-            checks.check_binomial(y, self.design.trials, name)
-        elif response == "binary":
-            checks.check_binary(y, name)
+        self.family.check_response(y, name, self.design.trials)
         # the dtype make_design gives (whole-number responses are integers)
         design = dataclasses.replace(self.design, y=y.astype(self.design.y.dtype))
         data = self.data
@@ -289,5 +284,5 @@ class Model:
         return self._ml[reml]
 
     def __repr__(self) -> str:
-        return (f"hglm.Model({self.formula!r}, family={self.family.name!r}, "
-                f"link={self.family.link!r}, n={self.design.n})")
+        return (f"hglm.Model({self.formula!r}, family={self.spec.family!r}, "
+                f"link={self.spec.link!r}, n={self.design.n})")

@@ -76,12 +76,12 @@ def _structure(design: Design):
 
 def boundary_null(small: Design, large: Design, df: int) -> BoundaryNull | None:
     """The reference distribution of the LRT of ``small`` within ``large``; None if not nested."""
-    families = (small.family.name, large.family.name)
-    if families[0] != families[1]:
-        # Poisson is the negative binomial's limit 1/alpha -> 0, on the boundary (Lawless 1987)
+    if str(small.family) != str(large.family):
+        # a family that is the other's limit on its boundary (poisson in negbinomial)
+        limit = large.family.boundary_description(small.family)
         same_terms = _structure(small)[:3] == _structure(large)[:3]
-        if families == ("poisson", "negbinomial") and same_terms and df == 1:
-            return BoundaryNull((0, 1), (0.5, 0.5), True, "overdispersion 1/alpha at 0")
+        if limit and same_terms and df == 1:
+            return BoundaryNull((0, 1), (0.5, 0.5), True, limit)
         return None
     fe0, sd0, cor0, blocks0 = _structure(small)
     fe1, sd1, cor1, blocks1 = _structure(large)

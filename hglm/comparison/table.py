@@ -78,7 +78,7 @@ def _check_same_data(fits) -> None:
         d = fit.design
         if d.response_name != first.response_name or d.family.response != first.family.response:
             raise ValueError(f"models must share the response: {first.response_name!r} "
-                             f"({first.family.name}) vs {d.response_name!r} ({d.family.name})")
+                             f"({first.family}) vs {d.response_name!r} ({d.family})")
         if len(d.row_index) != len(first.row_index) or not d.row_index.equals(first.row_index):
             raise ValueError(f"models must be fitted to the same rows: {first.formula.formula!r} "
                              f"uses {first.n} rows, {d.formula.formula!r} uses {d.n} (missing "
@@ -120,7 +120,7 @@ def compare(*fits, reference: int | str | None = None, bayes_factors: bool = Tru
 
     families = {f.design.family for f in fits}
     rows = {name: {"formula": f.design.formula.formula + (
-                f"  [{f.design.family.name}, {f.design.family.link}]" if len(families) > 1 else ""),
+                f"  [{f.design.family.title}]" if len(families) > 1 else ""),
                    "npar": m.npar, "logLik": m.logLik}
             for name, f, m in zip(names, fits, ml)}
     if method == "loo":

@@ -130,7 +130,7 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
         if family.response in ("binary", "binomial"):
             frame, success_level = _binary_response(frame, parsed.response, family)
         else:
-            checks.check_response_numeric(frame[parsed.response], parsed.response, family.name)
+            checks.check_response_numeric(frame[parsed.response], parsed.response, str(family))
 
     env = formula_env()
     matrices = _evaluate(parsed.fixed_formula, frame, env, parsed.formula)
@@ -214,7 +214,7 @@ def _binary_response(frame: pd.DataFrame, name: str, family: Family):
         else sorted(pd.unique(y), key=str)
     levels = [lv for lv in levels if lv in set(y)]
     if len(levels) != 2:
-        raise ValueError(f"family {family.name!r}: response {name!r} has only the value "
+        raise ValueError(f"family {str(family)!r}: response {name!r} has only the value "
                          f"{levels[0]!r}; a binary response needs both outcomes")
     success = levels[1]
     return frame.assign(**{name: (y == success).astype(int)}), success
@@ -236,14 +236,9 @@ def _response(matrices: DesignMatrices, name: str, family: Family):
     if values.ndim > 1 and values.shape[1] != 1:
         raise ValueError(f"response {name!r} must be one column, got {values.shape[1]}")
     values = values.reshape(-1)
-    if family.response == "binary":
-        checks.check_binary(values, name)
-        return values.astype(np.int64), None
-    if family.response == "count":
-        checks.check_counts(values, name, family.name)
-        return values.astype(np.int64), None
-    checks.check_response_numeric(values, name, family.name)
-    return values.astype(float), None
+    family.check_response(values, name)
+    whole = family.response in ("binary", "count")     # the family checked they are
+    return values.astype(np.int64 if whole else float), None
 
 
 def _fixed(common, n: int):
@@ -274,7 +269,8 @@ def _blocks(parsed: ParsedFormula, frame: pd.DataFrame, env: Environment,
         names = tuple(matrices.common.as_dataframe().columns)
         checks.check_finite_design(Z, f"random term {term}")
         index, levels = _factor_index(frame, term.factor)
-        checks.check_nlevels(len(levels), term.factor, len(frame), "sigma" in family.aux)
+        checks.check_nlevels(len(levels), term.factor, len(frame),
+                             family.scale_parameter is not None)
         count = seen.get(term.factor, 0)
         seen[term.factor] = count + 1
         label = term.factor if count == 0 else f"{term.factor}.{count}"  # lme4's naming

@@ -115,8 +115,8 @@ def _slopes(design: Design, entries: list[PriorEntry], cols: list[int], maker: _
     if not (entries[0].key == "fixed" and shrinks(entries[0].prior)):
         return maker.vector("b", entries, dims=dims)
     sd = np.array([_sd(design.X[:, j]) for j in cols])
-    # gaussian: coefficient scales relative to sigma (brms); other families: sigma = 1
-    scale = aux.get("sigma", 1.0) if design.family.name == "gaussian" else 1.0
+    # families with a residual scale: coefficient scales relative to it (brms); others: 1
+    scale = aux.get(design.family.scale_parameter, 1.0)
     b_std = shrinkage_slopes(entries[0].prior, maker.values("fixed", entries[0].prior),
                              len(cols), design.n, scale, dims)
     return pm.Deterministic("b", b_std / sd, dims=dims)  # back on the predictors' scales

@@ -14,8 +14,9 @@ Keys, most specific first (the most specific key that matches wins):
 ``"sd(Days|Subject)"`` one random-effect sd; ``"sd(Subject)"`` a block's sds; ``"sd"`` all
 ``"cor(Subject)"``     LKJ(eta) on a block's correlations; ``"cor"`` all blocks
 ``"cov(Subject)"``     InverseWishart(nu, S) on a block's whole covariance (instead of sd, cor)
-``"sigma"``            gaussian residual sd; or ``"sigma2"`` for a prior on its variance
-``"alpha"``            negbinomial shape (variance mu + mu^2 / alpha)
+``"sigma"``            residual sd (gaussian, student); or ``"sigma2"`` for its variance
+``"alpha"``, ``"nu"``  each auxiliary parameter of the family by its name: negbinomial's
+                       shape alpha (variance mu + mu^2 / alpha), student's degrees of freedom
 =====================  ===========================================================
 
 Default priors, with s_y = sd(y) on the identity link and 1 on the others, and s_x the
@@ -27,7 +28,9 @@ sample sd of a predictor column (1 for constant columns such as an intercept):
 * random-effect sds: HalfStudentT(3, s_y / s_x) on the identity link, HalfStudentT(3, 2.5 / s_x)
   otherwise (brms's scale), s_x from the block's own term column;
 * correlations: LKJ(1), uniform over correlation matrices;
-* sigma: HalfStudentT(3, sd(y)); alpha: Gamma(2, 0.1) (mean 20, mild overdispersion).
+* auxiliary parameters: the family's own defaults (``Family.default_aux_priors``): sigma
+  HalfStudentT(3, sd(y)); alpha Gamma(2, 0.1) (mean 20, mild overdispersion); nu
+  Gamma(2, 0.1) (brms).
 """
 
 from __future__ import annotations
@@ -39,14 +42,16 @@ import numpy as np
 import pandas as pd
 
 from hglm.design.matrices import Design
-from hglm.spec.priors import LKJ, Gamma, HalfStudentT, InverseWishart, Normal, Prior, as_prior
+from hglm.spec.priors import LKJ, HalfStudentT, InverseWishart, Normal, Prior, as_prior
 
 __all__ = ["PriorEntry", "PriorSet", "resolve_priors", "default_priors"]
 
 # which kind of value each parameter takes, to catch e.g. a Normal prior on an sd
 _SUPPORT = {"coef": ("real", "shrinkage"), "beta": ("vector", "real"), "sd": ("positive",),
-            "cor": ("corr",), "cov": ("cov",), "sigma": ("positive",), "sigma2": ("positive",),
-            "alpha": ("positive",)}
+            "cor": ("corr",), "cov": ("cov",), "sigma2": ("positive",)}
+#: a family's auxiliary parameters (sigma, alpha, nu, ...) are scales, shapes or degrees of
+#: freedom: positive
+_AUX_SUPPORT = ("positive",)
 
 
 @dataclass(frozen=True)
@@ -90,26 +95,18 @@ def _sd(x: np.ndarray) -> float:
 
 
 def _response_scale(design: Design) -> float:
-    return _sd(design.y) if design.family.link == "identity" else 1.0
+    return design.family.prior_scale(design.y)
 
 
 def _intercept_location(design: Design) -> float:
-    fam = design.family
-    if fam.link == "identity":
-        return float(np.mean(design.y))
-    if fam.response == "binomial":
-        rate = design.y.sum() / max(design.trials.sum(), 1)
-    else:
-        rate = float(np.mean(design.y))
-    if fam.link == "log":
-        return float(np.log(max(rate, 0.01)))
-    return float(fam.link_numpy(np.clip(rate, 0.01, 0.99)))
+    """The link of the mean response (rates and probabilities kept 0.01 inside their range)."""
+    return design.family.mean_on_link_scale(design.y, design.trials, margin=0.01)
 
 
 def default_priors(design: Design) -> dict[str, Prior]:
     """The default prior of every parameter, keyed by its parameter name."""
     s_y = _response_scale(design)
-    identity = design.family.link == "identity"
+    identity = design.family.identity_link
     out: dict[str, Prior] = {}
     for j, name in enumerate(design.fixed_names):
         if name == "Intercept":
@@ -122,10 +119,7 @@ def default_priors(design: Design) -> dict[str, Prior]:
             out[f"sd({term}|{block.label})"] = HalfStudentT(3.0, scale)
         if block.has_correlation:
             out[f"cor({block.label})"] = LKJ(1.0)
-    if "sigma" in design.family.aux:
-        out["sigma"] = HalfStudentT(3.0, _sd(design.y))
-    if "alpha" in design.family.aux:
-        out["alpha"] = Gamma(2.0, 0.1)
+    out.update(design.family.default_aux_priors(design.y))   # each family's own defaults
     return out
 
 
@@ -179,13 +173,11 @@ def resolve_priors(design: Design, priors: Mapping[str, Prior | str] | None = No
                 [f"sd({term}|{block.label})", f"sd({block.label})", "sd"], block.label, term)
         if block.has_correlation:
             add(f"cor({block.label})", "cor", [f"cor({block.label})", "cor"], block.label)
-    if "sigma" in design.family.aux:
-        if "sigma2" in user:
+    for name in design.family.aux:
+        if name == "sigma" and "sigma2" in user:     # a prior on the variance instead
             add("sigma2", "sigma2", ["sigma2"])
         else:
-            add("sigma", "sigma", ["sigma"])
-    if "alpha" in design.family.aux:
-        add("alpha", "alpha", ["alpha"])
+            add(name, name, [name])
     return PriorSet(tuple(entries), user)
 
 
@@ -205,9 +197,8 @@ def valid_keys(design: Design) -> list[str]:
         keys += [f"sd({block.label})"] + [f"sd({t}|{block.label})" for t in block.terms]
         if block.has_correlation:
             keys += [f"cor({block.label})", f"cov({block.label})"]
-    if "sigma" in design.family.aux:
-        keys += ["sigma", "sigma2"]
-    keys += list(a for a in design.family.aux if a != "sigma")
+    for name in design.family.aux:
+        keys += [name, "sigma2"] if name == "sigma" else [name]
     return keys
 
 
@@ -251,7 +242,7 @@ def _check_support(entry: PriorEntry) -> None:
     if entry.prior.support == "shrinkage" and entry.key != "fixed":
         raise ValueError(f"prior {entry.key!r} = {entry.prior!r} is a joint prior on all "
                          f"slopes: give it under the key 'fixed' (or 'beta')")
-    allowed = _SUPPORT[entry.kind]
+    allowed = _SUPPORT.get(entry.kind, _AUX_SUPPORT)
     if entry.prior.support not in allowed:
         need = {"real": "a distribution on the real line (e.g. Normal)",
                 "positive": "a distribution on positive values (e.g. HalfNormal, HalfStudentT)",

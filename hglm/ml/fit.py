@@ -70,9 +70,9 @@ class MLFit:
 
     def summary(self) -> str:
         kind = "REML" if self.reml else "maximum likelihood"
-        approx = "" if self.design.family.name == "gaussian" else " (Laplace approximation)"
+        approx = "" if self.design.family.exact_marginal else " (Laplace approximation)"
         lines = [f"Mixed model fit by {kind}{approx} [hglm]",
-                 f" Family: {self.design.family.name}  ( {self.design.family.link} )",
+                 f" Family: {self.design.family.title}",
                  f"Formula: {self.design.formula.formula}",
                  f"logLik {self.logLik:.4f}  npar {self.npar}  "
                  f"AIC {self.aic:.2f}  BIC {self.bic:.2f}",
@@ -89,18 +89,16 @@ def _start(design: Design, lay: ParamLayout) -> np.ndarray:
     """lme4's start: unit relative factors; the intercept at the link of the mean response
     (internal columns are orthonormal, so the other coefficients start at zero)."""
     phi = np.zeros(lay.n_phi)
+    family = design.family
     if not lay.reml and design.has_intercept:
-        trials = design.trials if design.trials is not None else 1.0
-        mean = float(np.mean(design.y / trials))
-        if design.family.link != "identity":
-            low = 0.02 if design.family.response in ("binomial", "binary") else 0.1
-            high = 0.98 if design.family.response in ("binomial", "binary") else np.inf
-            mean = float(design.family.link_numpy(np.clip(mean, low, high)))
-        phi[design.fixed_names.index("Intercept")] = mean
+        start = family.mean_on_link_scale(design.y, design.trials, margin=0.02)
+        phi[design.fixed_names.index("Intercept")] = start
     for sl, (rows, cols) in zip(lay.theta, lay.tri):
         phi[sl] = (rows == cols).astype(float)
-    if "sigma" in lay.aux:
-        phi[lay.aux["sigma"]] = np.log(max(float(np.std(design.y)), 1e-3))
+    for name, value in family.ml_aux_start.items():
+        phi[lay.aux[name]] = np.log(value)
+    if family.scale_parameter:
+        phi[lay.aux[family.scale_parameter]] = np.log(max(float(np.std(design.y)), 1e-3))
     return phi
 
 
@@ -148,7 +146,8 @@ SATURATION = 1e-8
 
 def _saturated(design: Design, lay: ParamLayout, optimum: Optimum) -> bool:
     """Whether fitted probabilities reach 0 or 1 (or rates 0): separation (internal design)."""
-    if design.family.response == "continuous":
+    low, high = design.family.mean_range
+    if not (np.isfinite(low) or np.isfinite(high)):
         return False
     phi, w = optimum.phi, optimum.w
     gamma = w[lay.n_u:] if lay.reml else phi[: lay.p]
@@ -159,9 +158,7 @@ def _saturated(design: Design, lay: ParamLayout, optimum: Optimum) -> bool:
         eta = eta + np.sum(block.Z * (u @ lam.T)[block.index], axis=1)
     with np.errstate(over="ignore"):
         mu = design.family.inverse_link_numpy(eta)
-    if design.family.response == "count":
-        return bool(np.any(mu < SATURATION))
-    return bool(np.any((mu < SATURATION) | (mu > 1 - SATURATION)))
+    return bool(np.any((mu < low + SATURATION) | (mu > high - SATURATION)))
 
 
 def _singular(design: Design, lay: ParamLayout, phi: np.ndarray) -> list[str]:
@@ -187,7 +184,8 @@ def _fixef(design: Design, lay: ParamLayout, optimum: Optimum, scaling: Scaling)
 
 
 def _varcorr(design: Design, lay: ParamLayout, phi: np.ndarray, scaling: Scaling) -> pd.DataFrame:
-    sigma = np.exp(phi[lay.aux["sigma"]]) * scaling.y_scale if "sigma" in lay.aux else 1.0
+    scale = design.family.scale_parameter
+    sigma = np.exp(phi[lay.aux[scale]]) * scaling.y_scale if scale else 1.0
     rows = []
     for k, block in enumerate(design.blocks):
         lam = scaling.lam(k, lay.lam(phi, k, block.q))
@@ -201,7 +199,7 @@ def _varcorr(design: Design, lay: ParamLayout, phi: np.ndarray, scaling: Scaling
             rows += [(block.label, f"{block.terms[j]}:{block.terms[i]}", "cor", cor[i, j])
                      for i, j in zip(ri, ci)]
     for name, i in lay.aux.items():
-        value = float(np.exp(phi[i])) * (scaling.y_scale if name == "sigma" else 1.0)
-        rows.append(("Residual" if name == "sigma" else "Dispersion", name,
-                     "sd" if name == "sigma" else name, value))
+        value = float(np.exp(phi[i])) * (scaling.y_scale if name == scale else 1.0)
+        group, kind = design.family.aux_label(name)
+        rows.append((group, name, kind, value))
     return pd.DataFrame(rows, columns=["group", "name", "kind", "estimate"])

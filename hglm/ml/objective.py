@@ -146,7 +146,8 @@ class _Graph:
         """(loglik, G, H, F) as functions of phi, w and the data."""
         d = self.design
         aux = {name: pt.exp(phi[i]) for name, i in lay.aux.items()}
-        scale = aux.get("sigma", 1.0)
+        # lme4: group effects relative to the residual scale, where the family has one
+        scale = aux.get(d.family.scale_parameter, 1.0)
         p = lay.p
         n_w = w.shape[0]
         n_u = n_w - p if lay.reml else n_w
@@ -250,8 +251,11 @@ class LaplaceObjective:
     """The compiled inner Newton steps and outer objective of one design."""
 
     def __init__(self, design: Design, reml: bool = False) -> None:
-        if reml and design.family.name != "gaussian":
-            raise ValueError("REML is defined for gaussian models only; use reml=False")
+        if reml and not design.family.supports_reml:
+            from hglm.spec.families import FAMILIES
+
+            names = ", ".join(n for n, f in FAMILIES.items() if f.supports_reml)
+            raise ValueError(f"REML is defined for {names} models only; use reml=False")
         self.design = design
         self.layout = ParamLayout.from_design(design, reml)
         inner, outer, cross = _programs(design, reml, self.layout)

@@ -78,10 +78,10 @@ def internal(design: Design) -> tuple[Design, Scaling]:
     """The design in internal coordinates, and the map back."""
     X, T = _orthonormal(design.X)
     y, offset, y_scale, coef_scale = design.y, design.offset, 1.0, 1.0
-    if design.family.response == "continuous":
+    if design.family.scale_parameter:     # a location-scale density in y's units
         y_scale = float(_rms(design.y.astype(float)))
         y = design.y / y_scale
-        if design.family.link == "identity":
+        if design.family.identity_link:
             coef_scale = y_scale
             offset = None if offset is None else offset / y_scale
         else:

@@ -61,7 +61,7 @@ def linear_predictor(design: Design, posterior, newdata: pd.DataFrame | None = N
 
 def trials_for(design: Design, newdata: pd.DataFrame | None) -> np.ndarray | None:
     """Binomial trials of the rows predicted: the design's own, or read from ``newdata``."""
-    if design.family.name != "binomial":
+    if design.family.response != "binomial":
         return None
     if newdata is None:
         return design.trials

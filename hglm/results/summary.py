@@ -62,7 +62,7 @@ def format_summary(fit) -> str:
     family = design.family
     lines = [
         f"Bayesian generalized linear mixed model fit by NUTS ({settings.sampler}) [hglm]",
-        f" Family: {family.name}  ( {family.link} )",
+        f" Family: {family.title}",
         f"Formula: {design.formula.formula}",
         f"   Data: {design.n} observations"
         + (f" ({design.n_dropped} rows with missing values dropped)" if design.n_dropped else ""),
@@ -75,7 +75,7 @@ def format_summary(fit) -> str:
         lines += [" " + row for row in _random_effects(dispersion, design.blocks)]
         groups = ", ".join(f"{b.label}, {b.n_levels}" for b in design.blocks)
         lines.append(f"Number of obs: {design.n}, groups:  {groups}")
-    elif "sigma" in family.aux:
+    elif family.scale_parameter:
         row = dispersion[dispersion.group == "Residual"].iloc[0]
         lines += ["", f"Residual Std.Dev.: {_num(row['mean'])} "
                       f"[{_num(row['lower'])}, {_num(row['upper'])}]"]

@@ -81,8 +81,8 @@ def varcorr_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
                              "kind": "cor", **{c: row[c] for c in cols}})
     for aux in design.family.aux:
         row = describe(posterior[aux]).iloc[0]
-        group = "Residual" if aux == "sigma" else "Dispersion"
-        rows.append({"group": group, "name": aux, "kind": "sd" if aux == "sigma" else aux,
+        group, kind = design.family.aux_label(aux)
+        rows.append({"group": group, "name": aux, "kind": kind,
                      **{c: row[c] for c in cols}})
     return pd.DataFrame(rows, columns=["group", "name", "kind"] + cols)
 

@@ -23,8 +23,6 @@ from hglm.spec.priors import InverseGamma, InverseWishart, MvNormal
 
 __all__ = ["ConjugateProblem", "conjugate_problem"]
 
-#: family -> the link its Gibbs steps are written for
-LINKS = {"gaussian": "identity", "poisson": "log", "binomial": "logit", "bernoulli": "logit"}
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ def conjugate_problem(design: Design, priors: PriorSet) -> ConjugateProblem:
     C0 = np.atleast_2d(beta.args["cov"])
     trials = design.trials if design.trials is not None else np.ones(design.n)
     return ConjugateProblem(
-        family="binomial" if design.family.name == "bernoulli" else design.family.name,
+        family=design.family.gibbs,
         y=np.asarray(design.y, dtype=float), trials=np.asarray(trials, dtype=float),
         offset=np.zeros(design.n) if design.offset is None else np.asarray(design.offset, float),
         Xf=Xf, Z=block.Z, index=block.index, n_levels=block.n_levels, A=A,
@@ -99,10 +97,13 @@ def conjugate_problem(design: Design, priors: PriorSet) -> ConjugateProblem:
 # --- the rules -------------------------------------------------------------------------------
 def check_family(design: Design) -> None:
     fam = design.family
-    if LINKS.get(fam.name) != fam.link:
-        supported = ", ".join(f"{f} ({link})" for f, link in LINKS.items())
+    if fam.gibbs is None:
+        from hglm.spec.families import FAMILIES
+
+        supported = ", ".join(f"{name} ({f.gibbs_link})" for name, f in FAMILIES.items()
+                              if f.gibbs)
         raise ValueError(f"sampler='gibbs' handles {supported} with their canonical links; "
-                         f"this model is {fam.name} with the {fam.link} link: use NUTS "
+                         f"this model is {fam} with the {fam.link} link: use NUTS "
                          f"(sampler='auto')")
 
 
@@ -124,7 +125,7 @@ def check_correlated(block: GroupBlock) -> None:
 def check_priors(design: Design, priors: PriorSet, block: GroupBlock):
     """The semi-conjugate priors, each with constant parameters."""
     want = {"beta": ("beta", MvNormal), f"cov({block.label})": ("cov", InverseWishart)}
-    if design.family.name == "gaussian":
+    if design.family.gibbs == "gaussian":
         want["sigma2"] = ("sigma2", InverseGamma)
     found = {}
     for key, (kind, cls) in want.items():

@@ -22,9 +22,8 @@ COMPONENTS = {
               "tau_b", "lambda_b", "c2_b", "R2_b", "phi_b"),
     "sd": ("sd_",),
     "cor": ("L_", "cor_", "chol_cov_"),
-    "sigma": ("sigma",),
-    "alpha": ("alpha",),
 }
+# and each auxiliary parameter of the model's family by its own name (sigma, alpha, nu, ...)
 
 
 def prior_variables(model) -> list:
@@ -58,14 +57,15 @@ def log_prior_dataset(fit) -> xr.Dataset:
     return xr.Dataset(data)
 
 
-def _select(names: list[str], keys) -> list[str]:
+def _select(names: list[str], keys, family) -> list[str]:
     if keys is None:
         return names
     keys = [keys] if isinstance(keys, str) else list(keys)
-    unknown = [k for k in keys if k not in COMPONENTS]
+    components = {**COMPONENTS, **{a: (a,) for a in family.aux}}
+    unknown = [k for k in keys if k not in components]
     if unknown:
-        raise ValueError(f"unknown prior component(s) {unknown}; choose from {list(COMPONENTS)}")
-    chosen = [n for n in names if any(n.startswith(p) for k in keys for p in COMPONENTS[k])]
+        raise ValueError(f"unknown prior component(s) {unknown}; choose from {list(components)}")
+    chosen = [n for n in names if any(n.startswith(p) for k in keys for p in components[k])]
     if not chosen:
         raise ValueError(f"this model has no priors in component(s) {keys}")
     return chosen
@@ -86,7 +86,7 @@ def sensitivity(fit, keys=None, alphas=(0.99, 1.01), threshold: float = 0.05) ->
     fit.log_likelihood()
     if "log_prior" not in fit.idata.groups():
         fit.idata.add_groups({"log_prior": log_prior_dataset(fit)})
-    prior_names = _select(list(fit.idata.log_prior.data_vars), keys)
+    prior_names = _select(list(fit.idata.log_prior.data_vars), keys, fit.design.family)
     table = psense_summary(fit.idata, var_names=population_vars(fit.design, fit.posterior),
                            prior_var_names=prior_names, alphas=alphas, threshold=threshold,
                            round_to=6)

@@ -11,17 +11,13 @@ import numpy as np
 import pandas as pd
 
 from hglm.model import Model
+from hglm.spec.families import FAMILIES, Family
 
 __all__ = ["SBC_PRIORS", "sbc_model", "sparse_glmm", "SPARSE_EFFECTS"]
 
-_SLOPES = {"fixed": "Normal(0, 1)", "sd": "HalfNormal(1)", "cor": "LKJ(2)"}
-SBC_PRIORS = {
-    "gaussian": {"Intercept": "Normal(0, 1)", **_SLOPES, "sigma": "HalfNormal(1)"},
-    "poisson": {"Intercept": "Normal(1, 0.5)", "fixed": "Normal(0, 0.5)",
-                "sd": "HalfNormal(0.5)", "cor": "LKJ(2)"},
-    "binomial": {"Intercept": "Normal(0, 1)", **_SLOPES},
-    "bernoulli": {"Intercept": "Normal(0, 1)", **_SLOPES},
-}
+#: each family's calibration priors, where it defines them (``FamilyDef.calibration_priors``)
+SBC_PRIORS = {name: dict(f.calibration_priors) for name, f in FAMILIES.items()
+              if f.calibration_priors}
 
 
 def sbc_model(family: str, link: str | None = None, n_groups: int = 10, per_group: int = 8,
@@ -36,7 +32,8 @@ def sbc_model(family: str, link: str | None = None, n_groups: int = 10, per_grou
                          "g": np.repeat([f"g{j}" for j in range(n_groups)], per_group),
                          # a placeholder response of the right kind; SBC replaces it
                          "y": np.arange(n) % 2, "trials": 10})
-    formula = ("cbind(y, trials - y)" if family == "binomial" else "y") + " ~ x + (x | g)"
+    binomial = Family(family).response == "binomial"
+    formula = ("cbind(y, trials - y)" if binomial else "y") + " ~ x + (x | g)"
     return Model(formula, data, family, priors=SBC_PRIORS[family], link=link)
 
 

@@ -33,6 +33,7 @@ def simulate(family: str, link: str, n_groups: int = 20, per_group: int = 15,
                "probit": special.ndtr, "cloglog": lambda e: -np.expm1(-np.exp(e))}[link]
     mu = inverse(eta)
     y = {"gaussian": lambda: rng.normal(mu, 0.4),
+         "student": lambda: mu + 0.4 * rng.standard_t(4, n),
          "poisson": lambda: rng.poisson(mu),
          "negbinomial": lambda: rng.negative_binomial(5, 5 / (5 + mu)),
          "binomial": lambda: rng.binomial(10, mu),

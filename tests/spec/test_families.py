@@ -18,7 +18,7 @@ def test_other_links_and_family_objects():
     assert as_family(hglm.Family("poisson")).name == "poisson"
 
 
-@pytest.mark.parametrize("name, link, message", [("student", None, "unknown family"),
+@pytest.mark.parametrize("name, link, message", [("weibull", None, "unknown family"),
                                                  ("poisson", "logit", "has no link")])
 def test_bad_family(name, link, message):
     with pytest.raises(ValueError, match=message):
@@ -49,9 +49,10 @@ def test_link_scale_log_density_matches_scipy_and_stays_finite(name, link):
     rng = np.random.default_rng(0)
     eta = np.r_[np.linspace(-6, 3, 40), -400.0, -40.0, 40.0, 300.0]
     trials = np.full(eta.size, 7.0)
-    y = {"gaussian": rng.normal(size=eta.size), "binomial": rng.integers(0, 8, eta.size),
+    y = {"gaussian": rng.normal(size=eta.size), "student": 3 * rng.standard_t(3, eta.size),
+         "binomial": rng.integers(0, 8, eta.size),
          "bernoulli": rng.integers(0, 2, eta.size)}.get(name, rng.poisson(3, eta.size))
-    aux = {"sigma": 1.7, "alpha": 2.5}
+    aux = {"sigma": 1.7, "alpha": 2.5, "nu": 3.5}
     e = pt.dvector("eta")
     # float64 tensors: PyTensor would read a literal 2.5 as float32
     logp = fam.log_density(y.astype(float), e, {k: pt.as_tensor(np.float64(aux[k]))
@@ -63,6 +64,7 @@ def test_link_scale_log_density_matches_scipy_and_stays_finite(name, link):
     mu = fam.inverse_link_numpy(eta[ok])
     expected = {
         "gaussian": lambda: stats.norm.logpdf(y[ok], mu, aux["sigma"]),
+        "student": lambda: stats.t.logpdf(y[ok], aux["nu"], mu, aux["sigma"]),
         "poisson": lambda: stats.poisson.logpmf(y[ok], mu),
         "negbinomial": lambda: stats.nbinom.logpmf(y[ok], aux["alpha"],
                                                    aux["alpha"] / (aux["alpha"] + mu)),

@@ -49,17 +49,8 @@ LOWER = 0.05
 
 
 def _working(design: Design) -> tuple[np.ndarray, np.ndarray]:
-    """Working response and weights on the link scale (counts: each row's own log count;
-    binomial: one IRLS step from the overall proportion)."""
-    y = design.y.astype(float)
-    if design.family.response == "continuous":
-        return y, np.ones_like(y)
-    trials = design.trials.astype(float) if design.trials is not None else np.ones_like(y)
-    if design.family.response == "count":
-        mu = np.maximum(y, 0.5)             # each row's own mean: Fisher information mu
-        return np.log(mu), mu
-    p = (y.sum() + 0.5) / (trials.sum() + 1.0)
-    return np.log(p / (1 - p)) + (y / trials - p) / (p * (1 - p)), trials * p * (1 - p)
+    """Working response and weights on the link scale, from the data alone (the family's)."""
+    return design.family.working_response(design.y, design.trials)
 
 
 def _per_level(block: GroupBlock, z: np.ndarray, w: np.ndarray):
@@ -116,16 +107,8 @@ def cautious_weights(est: np.ndarray, sampling: np.ndarray) -> np.ndarray:
 
 
 def _working_at(design: Design, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Working response and weights at the linear predictor ``eta`` (one IRLS step on the
-    log scale for counts, the logit scale for proportions)."""
-    y = design.y.astype(float)
-    eta = np.clip(eta, -20.0, 20.0)
-    if design.family.response == "count":
-        mu = np.exp(eta)
-        return eta + (y - mu) / mu, mu
-    trials = design.trials.astype(float) if design.trials is not None else np.ones_like(y)
-    p = np.clip(1.0 / (1.0 + np.exp(-eta)), 1e-6, 1 - 1e-6)
-    return eta + (y / trials - p) / (p * (1 - p)), trials * p * (1 - p)
+    """Working response and weights at the linear predictor ``eta`` (one IRLS step)."""
+    return design.family.working_response(design.y, design.trials, eta)
 
 
 def _fixed_fit(design: Design, z: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -156,7 +139,7 @@ def _estimate(design: Design) -> tuple[dict, dict]:
     for round_ in range(ROUNDS):
         fixed = _fixed_fit(design, z, w)
         ratios, weights, effects = _backfit(design, z - fixed, w)
-        if design.family.response == "continuous" or round_ == ROUNDS - 1:
+        if design.family.scale_parameter or round_ == ROUNDS - 1:   # exact at once
             return ratios, weights
         eta = fixed + sum((_contribution(b, effects[b.label]) for b in design.blocks),
                           np.zeros_like(z))
@@ -166,7 +149,7 @@ def _estimate(design: Design) -> tuple[dict, dict]:
 
 def _backfit(design: Design, z: np.ndarray, w: np.ndarray) -> tuple[dict, dict, dict]:
     """Per block: level ratios, level weights and shrunken level effects, by backfitting."""
-    gaussian = design.family.response == "continuous"
+    gaussian = design.family.scale_parameter is not None
     scale = float(np.var(z)) if gaussian else 1.0        # sigma^2, refined below
     effects = {b.label: np.zeros((b.n_levels, b.q)) for b in design.blocks}
     ratios = {b.label: np.zeros((b.n_levels, b.q)) for b in design.blocks}
@@ -226,7 +209,7 @@ def chain_ratios(design: Design, chain: list[GroupBlock], ups: list[np.ndarray]
     W = np.bincount(index, w, minlength=chain[0].n_levels)
     est = np.bincount(index, w * z, minlength=chain[0].n_levels) / np.maximum(W, 1e-300)
     scale = 1.0
-    if design.family.response == "continuous":
+    if design.family.scale_parameter:
         scale = float(np.sum(w * (z - est[index]) ** 2) / max(len(z) - chain[0].n_levels, 1))
     var = scale / np.maximum(W, 1e-300)
     ratios = []

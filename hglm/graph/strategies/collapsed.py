@@ -19,7 +19,6 @@ from scipy.special import gammaln
 from hglm.design.matrices import Design
 from hglm.graph.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
 from hglm.graph.strategies.indexed import IndexedStrategy
-from hglm.spec.families import Family
 
 __all__ = ["CollapsedStrategy", "collapse_rows"]
 
@@ -53,7 +52,7 @@ class CollapsedStrategy(Strategy):
         self.indexed = IndexedStrategy(centered)
 
     def unsupported(self, design: Design) -> str | None:
-        if design.family.name not in ("binomial", "bernoulli"):
+        if design.family.counts_family is None:
             return "only binomial and bernoulli rows can be summed into counts"
         return None
 
@@ -72,7 +71,7 @@ class CollapsedStrategy(Strategy):
         model = pm.modelcontext(None)
         model.add_coord("pattern", np.arange(len(first)))
         eta = self.indexed.linear_predictor(design, fixed, blocks, rows=first)
-        Family("binomial", design.family.link).likelihood(
+        design.family.counts_family.likelihood(
             likelihood_name(design), eta, aux, observed=successes, trials=totals, dims="pattern")
         constant = _log_choose(trials, design.y).sum() - _log_choose(totals, successes).sum()
         pm.Potential("collapse_constant", pt.as_tensor(constant))

@@ -94,7 +94,7 @@ class MarginalStrategy(Strategy):
         self.others = IndexedStrategy(centered)
 
     def unsupported(self, design: Design) -> str | None:
-        if design.family.name != "gaussian" or design.family.link != "identity":
+        if not design.family.exact_marginal:
             return "it integrates random effects out of gaussian models with the identity link"
         if not design.blocks:
             return "the model has no random effects to integrate out"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pymc as pm
-import pytensor.tensor as pt
 
 from hglm.design.matrices import Design, GroupBlock
 from hglm.graph.strategies.base import BlockParams, FixedPart, likelihood_name
@@ -34,7 +32,7 @@ class PaddedStrategy(IndexedStrategy):
         return None
 
     def worthwhile(self, design: Design) -> bool:
-        if design.n < MIN_ROWS or design.family.name == "gaussian" or not design.blocks:
+        if design.n < MIN_ROWS or not design.family.pads_rows or not design.blocks:
             return False
         rows = PaddedRows.of(self.layout_block(design))
         return rows.mask.size <= (1 + MAX_PADDING) * design.n
@@ -54,17 +52,5 @@ class PaddedStrategy(IndexedStrategy):
 
 
 def _masked_logp(design: Design, y, eta, aux, trials, mask):
-    """Sum of the real cells' log-likelihood.  Canonical links are written out, their
-    constants summed once in NumPy: PyMC's generic forms recompute gammaln(y + 1) and
-    log(exp(eta)) at every gradient (2.0 ms of 2.3 at 200,000 poisson rows)."""
-    from scipy.special import gammaln
-
-    family, w = design.family, np.asarray(mask, dtype=float)
-    if family.name == "poisson" and family.link == "log":
-        const = -float(np.sum(w * gammaln(y + 1.0)))
-        return pt.sum(w * (y * eta - pt.exp(eta))) + const
-    if family.name in ("binomial", "bernoulli") and family.link == "logit":
-        n = np.ones_like(y, dtype=float) if trials is None else trials.astype(float)
-        const = float(np.sum(w * (gammaln(n + 1) - gammaln(y + 1) - gammaln(n - y + 1))))
-        return pt.sum(w * (y * eta - n * pt.softplus(eta))) + const
-    return pt.sum(pt.where(np.asarray(mask), family.logp(y, eta, aux, trials), 0.0))
+    """Sum of the real cells' log-likelihood (the family writes out the cheap forms)."""
+    return design.family.summed_logp(y, eta, aux, trials, mask)

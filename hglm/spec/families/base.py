@@ -1,0 +1,304 @@
+"""What a response family is: one :class:`FamilyDef` per family holds everything that differs
+by family, and :class:`Family` (a definition with a link) is what the rest of hglm asks.
+
+Code outside this package never branches on a family's or a link's name: it asks the family
+(``family.exact_marginal``, ``family.counts_family``, ``family.default_aux_priors(y)``,
+``family.log_density(...)``, ...), as Bambi's family table and brms's family objects do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from hglm.spec.families.links import LINKS, Link
+
+__all__ = ["FamilyDef", "Family", "FAMILIES", "register", "as_family"]
+
+
+class FamilyDef:
+    """One response distribution.  Subclasses set the class attributes and write the
+    densities; the defaults are what most families want."""
+
+    name: ClassVar[str]
+    links: ClassVar[tuple[str, ...]]            # the first is the default
+    aux: ClassVar[tuple[str, ...]] = ()         # auxiliary parameters, each its own prior key
+    #: "continuous" | "count" | "binomial" | "binary": how the design reads the response
+    response: ClassVar[str] = "continuous"
+    pymc: ClassVar[str]                         # the PyMC likelihood's class name
+    #: the auxiliary parameter in the response's units (lme4's residual sd), if any: default
+    #: priors, maximum likelihood and the tables scale it with the response
+    scale_parameter: ClassVar[str | None] = None
+    #: the range of the mean, for starting values and for spotting fitted means at its edge
+    mean_range: ClassVar[tuple[float, float]] = (-np.inf, np.inf)
+    #: rows may be summed into binomial counts by pattern (the ``collapsed`` strategy)
+    collapsible: ClassVar[bool] = False
+    #: the ``padded`` strategy may lay rows out per level (False where it measured slower)
+    pads_rows: ClassVar[bool] = True
+    #: NUTS's default target acceptance when sampled effects of one factor are nested in
+    #: another's (see ``Strategy.target_accept``)
+    nested_target_accept: ClassVar[float] = 0.95
+    #: REML (integrating the fixed effects out) is defined for this family
+    supports_reml: ClassVar[bool] = False
+    #: the semi-conjugate Gibbs sweep of this family ("gaussian", "poisson", "binomial"),
+    #: which hglm's Gibbs sampler runs on the canonical link ``gibbs_link`` only
+    gibbs: ClassVar[str | None] = None
+    gibbs_link: ClassVar[str | None] = None
+    #: families nested in this one on the boundary of its parameter space, with what sits at
+    #: the boundary (for the likelihood-ratio test's reference distribution)
+    boundary_of: ClassVar[dict[str, str]] = {}
+    #: maximum likelihood's start of auxiliary parameters other than the scale (else 1)
+    ml_aux_start: ClassVar[dict[str, float]] = {}
+    #: fixed, data-independent priors of the family's simulation-based calibration model
+    #: (``hglm.validation.models.sbc_model``); None where no calibration model is defined
+    calibration_priors: ClassVar[dict[str, str] | None] = None
+
+    # -- what every family writes --------------------------------------------------------
+    def params(self, link: Link, eta: Any, aux: dict[str, Any],
+               trials: np.ndarray | None) -> dict[str, Any]:
+        """The PyMC likelihood's arguments."""
+        return {"mu": link.inverse(eta), **aux}
+
+    def log_density(self, link: Link, y, eta, aux, trials):
+        """Pointwise log density (PyTensor) on the link scale, without parameter checks."""
+        raise NotImplementedError
+
+    def logpdf_numpy(self, link: Link, y, eta, aux, trials) -> np.ndarray:
+        raise NotImplementedError
+
+    def simulate(self, mu, aux, trials, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def default_aux_priors(self, y: np.ndarray) -> dict:
+        """Default prior of each auxiliary parameter, given the response."""
+        return {}
+
+    def working_response(self, y: np.ndarray, trials: np.ndarray | None,
+                         eta: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """IRLS's working response and weights on the link scale, at ``eta`` (or from the
+        data alone): what the data-chosen centring weighs levels by.  Families with a
+        residual scale take the response as it is."""
+        y = np.asarray(y, dtype=float)
+        return y, np.ones_like(y)
+
+    # -- hooks with defaults -------------------------------------------------------------
+    def exact_marginal(self, link: Link) -> bool:
+        """Whether group effects integrate out exactly (the ``marginal`` strategy, exact
+        maximum likelihood rather than Laplace's approximation)."""
+        return False
+
+    def summed_logp(self, link: Link, y, eta, aux, trials, weights: np.ndarray):
+        """sum_i weights_i log p(y_i) (PyTensor); families with a cheaper closed form over
+        many rows write it out."""
+        import pytensor.tensor as pt
+
+        logp = Family(self.name, link.name).logp(y, eta, aux, trials)
+        return pt.sum(pt.where(np.asarray(weights, dtype=bool), logp, 0.0))
+
+    def check_response(self, y: np.ndarray, name: str, trials: np.ndarray | None) -> None:
+        """Refuse a response this family cannot model, naming the problem."""
+        from hglm.design import checks
+
+        checks.check_response_numeric(y, name, self.name)
+
+
+FAMILIES: dict[str, FamilyDef] = {}
+
+
+def register(definition: type[FamilyDef]) -> type[FamilyDef]:
+    """Class decorator: make a family available by its name."""
+    FAMILIES[definition.name] = definition()
+    return definition
+
+
+def _sd(x: np.ndarray) -> float:
+    s = float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
+    return s if s > 0 and np.isfinite(s) else 1.0
+
+
+@dataclass(frozen=True)
+class Family:
+    """A response distribution with its link, e.g. ``Family("binomial", link="probit")``."""
+
+    name: str
+    link: str | None = None
+    info: FamilyDef = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.name not in FAMILIES:
+            raise ValueError(f"unknown family {self.name!r}; choose one of "
+                             f"{', '.join(FAMILIES)}")
+        info = FAMILIES[self.name]
+        link = self.link or info.links[0]
+        if link not in info.links:
+            raise ValueError(f"family {self.name!r} has no link {link!r}; "
+                             f"its links are {', '.join(info.links)}")
+        object.__setattr__(self, "link", link)
+        object.__setattr__(self, "info", info)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def title(self) -> str:
+        """lme4's summary header: ``gaussian  ( identity )``."""
+        return f"{self.name}  ( {self.link} )"
+
+    @property
+    def _link(self) -> Link:
+        return LINKS[self.link]
+
+    # -- declarative facts ---------------------------------------------------------------
+    @property
+    def aux(self) -> tuple[str, ...]:
+        return self.info.aux
+
+    @property
+    def response(self) -> str:
+        return self.info.response
+
+    @property
+    def scale_parameter(self) -> str | None:
+        return self.info.scale_parameter
+
+    @property
+    def exact_marginal(self) -> bool:
+        return self.info.exact_marginal(self._link)
+
+    @property
+    def identity_link(self) -> bool:
+        """The linear predictor is on the response's own scale (data-scaled priors)."""
+        return self.link == "identity"
+
+    @property
+    def counts_family(self) -> Family | None:
+        """The binomial family that rows summed by pattern follow (collapsed strategy)."""
+        return Family("binomial", self.link) if self.info.collapsible else None
+
+    def aux_label(self, name: str) -> tuple[str, str]:
+        """(group, kind) of an auxiliary parameter in variance-component tables: lme4's
+        ``Residual`` sd for the scale parameter, ``Dispersion`` (glmmTMB) for the others."""
+        return ("Residual", "sd") if name == self.scale_parameter else ("Dispersion", name)
+
+    def boundary_description(self, smaller: Family) -> str | None:
+        """What sits on the boundary when ``smaller`` is this family's limit (or None)."""
+        return self.info.boundary_of.get(smaller.name)
+
+    @property
+    def mean_range(self) -> tuple[float, float]:
+        return self.info.mean_range
+
+    @property
+    def pads_rows(self) -> bool:
+        return self.info.pads_rows
+
+    @property
+    def nested_target_accept(self) -> float:
+        return self.info.nested_target_accept
+
+    @property
+    def supports_reml(self) -> bool:
+        return self.info.supports_reml
+
+    @property
+    def gibbs(self) -> str | None:
+        """The Gibbs sweep that applies, or None (other links, other families)."""
+        return self.info.gibbs if self.link == self.info.gibbs_link else None
+
+    @property
+    def ml_aux_start(self) -> dict[str, float]:
+        return self.info.ml_aux_start
+
+    @property
+    def calibration_priors(self) -> dict[str, str] | None:
+        return self.info.calibration_priors
+
+    # -- links ---------------------------------------------------------------------------
+    def inverse_link(self, eta: Any) -> Any:
+        """Mean of the response given the linear predictor (PyTensor)."""
+        return self._link.inverse(eta)
+
+    def inverse_link_numpy(self, eta: np.ndarray) -> np.ndarray:
+        """Mean of the response given the linear predictor (NumPy)."""
+        return self._link.inverse_numpy(eta)
+
+    def link_numpy(self, mu: np.ndarray) -> np.ndarray:
+        """The link function itself (NumPy)."""
+        return self._link.numpy(mu)
+
+    def mean_on_link_scale(self, y: np.ndarray, trials: np.ndarray | None, margin: float) -> float:
+        """The link of the mean response (per trial), kept ``margin`` inside the mean's range:
+        where default intercept priors and maximum likelihood start."""
+        mean = float(np.sum(y) / max(np.sum(trials), 1)) if trials is not None \
+            else float(np.mean(y))
+        low, high = self.info.mean_range
+        mean = min(max(mean, low + margin), high - margin)
+        return float(self.link_numpy(mean))
+
+    def prior_scale(self, y: np.ndarray) -> float:
+        """The scale default priors of coefficients are measured in: sd(y) on the identity
+        link, 1 on the others (brms, rstanarm)."""
+        return _sd(y) if self.identity_link else 1.0
+
+    def default_aux_priors(self, y: np.ndarray) -> dict:
+        return self.info.default_aux_priors(y)
+
+    def working_response(self, y: np.ndarray, trials: np.ndarray | None,
+                         eta: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self.info.working_response(y, trials, eta)
+
+    def check_response(self, y: np.ndarray, name: str, trials: np.ndarray | None = None) -> None:
+        self.info.check_response(y, name, trials)
+
+    # -- densities -----------------------------------------------------------------------
+    def likelihood(self, name: str, eta: Any, aux: dict[str, Any], observed: np.ndarray,
+                   trials: np.ndarray | None = None, **kwargs: Any):
+        """Add the observed variable ``name`` with linear predictor ``eta``."""
+        import pymc as pm
+
+        dist = getattr(pm, self.info.pymc)
+        return dist(name, **self.info.params(self._link, eta, aux, trials), observed=observed,
+                    **kwargs)
+
+    def logp(self, y: np.ndarray, eta: Any, aux: dict[str, Any],
+             trials: np.ndarray | None = None):
+        """Pointwise log-likelihood (PyTensor), normalising constants included."""
+        import pymc as pm
+
+        dist = getattr(pm, self.info.pymc).dist(**self.info.params(self._link, eta, aux, trials))
+        return pm.logp(dist, y)
+
+    def summed_logp(self, y, eta, aux, trials, weights: np.ndarray):
+        """sum_i weights_i log p(y_i | eta_i) (PyTensor): the padded strategy's likelihood."""
+        return self.info.summed_logp(self._link, y, eta, aux, trials, weights)
+
+    def log_density(self, y: np.ndarray, eta: Any, aux: dict[str, Any],
+                    trials: np.ndarray | None = None):
+        """Pointwise log-likelihood (PyTensor) written on the link scale, without parameter
+        checks: finite and smooth for every finite ``eta``, so an optimiser can step
+        anywhere (maximum likelihood, :mod:`hglm.ml`).  Normalising constants included."""
+        return self.info.log_density(self._link, y, eta, aux, trials)
+
+    def logpdf_numpy(self, y: np.ndarray, eta: np.ndarray, aux: dict[str, np.ndarray],
+                     trials: np.ndarray | None = None) -> np.ndarray:
+        """Pointwise log-likelihood (NumPy/SciPy), broadcasting over draws."""
+        return self.info.logpdf_numpy(self._link, y, eta, aux, trials)
+
+    def simulate_numpy(self, eta: np.ndarray, aux: dict[str, np.ndarray],
+                       trials: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
+        """Draw responses given the linear predictor (prior and posterior predictive)."""
+        return self.info.simulate(self.inverse_link_numpy(eta), aux, trials, rng)
+
+
+def as_family(family: str | Family, link: str | None = None) -> Family:
+    """Accept a family name or a :class:`Family`."""
+    if isinstance(family, Family):
+        if link is not None and link != family.link:
+            return Family(family.name, link)
+        return family
+    if isinstance(family, str):
+        return Family(family.lower(), link)
+    raise ValueError(f"family must be a name ({', '.join(FAMILIES)}) or hglm.Family, "
+                     f"got {type(family).__name__}")
