@@ -18,6 +18,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from hglm import names
 from hglm.design.matrices import Design, GroupBlock
 from hglm.graph.distributions import (
     inverse_wishart_cholesky,
@@ -30,21 +31,7 @@ from hglm.graph.shrinkage import shrinkage_slopes
 from hglm.graph.strategies import BlockParams, FixedPart, Strategy, get_strategy
 from hglm.spec.priors import LKJ, Prior
 
-__all__ = ["build_model", "term_dim", "cor_dim", "cor_pairs"]
-
-
-def term_dim(block: GroupBlock) -> str:
-    return f"{block.label}__term"
-
-
-def cor_dim(block: GroupBlock) -> str:
-    return f"{block.label}__cor"
-
-
-def cor_pairs(terms: tuple[str, ...]) -> list[str]:
-    """Names of the correlations in packed order: (1,0), (2,0), (2,1), ..."""
-    rows, cols = np.tril_indices(len(terms), -1)
-    return [f"{terms[j]}:{terms[i]}" for i, j in zip(rows, cols)]
+__all__ = ["build_model"]
 
 
 def build_model(design: Design, priors: PriorSet, strategy: str | Strategy = "auto",
@@ -56,7 +43,7 @@ def build_model(design: Design, priors: PriorSet, strategy: str | Strategy = "au
     """
     strategy = get_strategy(strategy, design, centered)
     with pm.Model(coords=_coords(design)) as model:
-        maker = _PriorMaker()
+        maker = _PriorMaker(design.fixed_names)
         aux = _auxiliary(design, priors, maker)
         fixed = _fixed_effects(design, priors, maker, aux)
         blocks = [_block_params(block, priors, maker) for block in design.blocks]
@@ -70,23 +57,24 @@ def _coords(design: Design) -> dict:
         coords["b_coef"] = [n for n in design.fixed_names if n != "Intercept"]
     for block in design.blocks:
         coords[block.label] = list(block.levels)
-        coords[term_dim(block)] = list(block.terms)
+        coords[names.term_dim(block.label)] = list(block.terms)
         if block.has_correlation:
-            coords[cor_dim(block)] = cor_pairs(block.terms)
+            coords[names.cor_dim(block.label)] = names.cor_pairs(block.terms)
     return coords
 
 
 class _PriorMaker:
     """Creates prior variables; a hyperprior is created once per key, so it is shared."""
 
-    def __init__(self) -> None:
+    def __init__(self, coefficients: tuple[str, ...] = ()) -> None:
         self.hyper: dict[tuple[str, str], object] = {}
+        self.coefficients = coefficients      # design columns, so "Days" reads as a key
 
     def values(self, entry_key: str, prior: Prior) -> dict:
         out = {}
         for param, value in prior.args.items():
             if isinstance(value, Prior):
-                name = f"{entry_key}_{param}"
+                name = names.hyper(entry_key, param, self.coefficients)
                 if (entry_key, param) not in self.hyper:
                     self.hyper[(entry_key, param)] = value.create(name, self.values(name, value))
                 out[param] = self.hyper[(entry_key, param)]
@@ -162,20 +150,20 @@ def _block_params(block: GroupBlock, priors: PriorSet, maker: _PriorMaker) -> Bl
     cov = priors.of_kind("cov", label)
     if cov:
         prior = cov[0].prior
-        packed = inverse_wishart_cholesky(f"chol_cov_{label}", prior.args["nu"], prior.args["S"])
+        packed = inverse_wishart_cholesky(names.chol_cov(label), prior.args["nu"], prior.args["S"])
         chol = unpack_cov_cholesky(packed, block.q)
         sd = pt.sqrt(pt.sum(chol**2, axis=1))
-        pm.Deterministic(f"sd_{label}", sd, dims=term_dim(block))
+        pm.Deterministic(names.sd(label), sd, dims=names.term_dim(block.label))
         corr_chol = chol / sd[:, None]
         _correlations(block, corr_chol)
         return BlockParams(block, sd, corr_chol)
 
-    sd = maker.vector(f"sd_{label}", priors.of_kind("sd", label), dims=term_dim(block))
+    sd = maker.vector(names.sd(label), priors.of_kind("sd", label), dims=names.term_dim(label))
     if not block.has_correlation:
         return BlockParams(block, sd, None)
     entry = priors.of_kind("cor", label)[0]
     eta = maker.values(entry.key, entry.prior)["eta"] if isinstance(entry.prior, LKJ) else 1.0
-    packed = lkj_cholesky_corr(f"L_{label}", block.q, eta, dims=cor_dim(block))
+    packed = lkj_cholesky_corr(names.L(label), block.q, eta, dims=names.cor_dim(block.label))
     corr_chol = unpack_corr_cholesky(packed, block.q)
     _correlations(block, corr_chol)
     return BlockParams(block, sd, corr_chol)
@@ -184,7 +172,7 @@ def _block_params(block: GroupBlock, priors: PriorSet, maker: _PriorMaker) -> Bl
 def _correlations(block: GroupBlock, corr_chol) -> None:
     corr = corr_chol @ corr_chol.T
     rows, cols = np.tril_indices(block.q, -1)
-    pm.Deterministic(f"cor_{block.label}", corr[rows, cols], dims=cor_dim(block))
+    pm.Deterministic(names.cor(block.label), corr[rows, cols], dims=names.cor_dim(block.label))
 
 
 def _auxiliary(design: Design, priors: PriorSet, maker: _PriorMaker) -> dict:

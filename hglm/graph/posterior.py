@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hglm import names
 from hglm.design.matrices import GroupBlock
 
 __all__ = ["draws_matrix", "covariance_cholesky"]
@@ -17,11 +18,11 @@ def draws_matrix(posterior, name: str) -> np.ndarray:
 
 def covariance_cholesky(posterior, block: GroupBlock) -> np.ndarray:
     """(S, q, q) Cholesky factors of the block covariance, from the sd and cor draws."""
-    sd = draws_matrix(posterior, f"sd_{block.label}")
+    sd = draws_matrix(posterior, names.sd(block.label))
     S, q = sd.shape
     corr = np.broadcast_to(np.eye(q), (S, q, q)).copy()
     if block.has_correlation:
-        cor = draws_matrix(posterior, f"cor_{block.label}")
+        cor = draws_matrix(posterior, names.cor(block.label))
         rows, cols = np.tril_indices(q, -1)
         corr[:, rows, cols] = cor
         corr[:, cols, rows] = cor

@@ -41,7 +41,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from hglm import names
 from hglm.design.matrices import Design
+from hglm.names import PriorKey
 from hglm.spec.priors import LKJ, HalfStudentT, InverseWishart, Normal, Prior, as_prior
 
 __all__ = ["PriorEntry", "PriorSet", "resolve_priors", "default_priors"]
@@ -116,9 +118,9 @@ def default_priors(design: Design) -> dict[str, Prior]:
     for block in design.blocks:
         for k, term in enumerate(block.terms):
             scale = (s_y if identity else 2.5) / _sd(block.Z[:, k])
-            out[f"sd({term}|{block.label})"] = HalfStudentT(3.0, scale)
+            out[names.sd_key(block.label, term)] = HalfStudentT(3.0, scale)
         if block.has_correlation:
-            out[f"cor({block.label})"] = LKJ(1.0)
+            out[names.cor_key(block.label)] = LKJ(1.0)
     out.update(design.family.default_aux_priors(design.y))   # each family's own defaults
     return out
 
@@ -158,7 +160,7 @@ def resolve_priors(design: Design, priors: Mapping[str, Prior | str] | None = No
         for name in design.fixed_names:
             add(name, "coef", [name] if name == "Intercept" else [name, "fixed"])
     for block in design.blocks:
-        cov_key = f"cov({block.label})"
+        cov_key = names.cov_key(block.label)
         if cov_key in user:
             if not block.has_correlation:
                 raise ValueError(f"prior {cov_key!r} needs a correlated block with two or more "
@@ -169,10 +171,10 @@ def resolve_priors(design: Design, priors: Mapping[str, Prior | str] | None = No
             add(cov_key, "cov", [cov_key], block.label)
             continue
         for term in block.terms:
-            add(f"sd({term}|{block.label})", "sd",
-                [f"sd({term}|{block.label})", f"sd({block.label})", "sd"], block.label, term)
+            key = names.sd_key(block.label, term)
+            add(key, "sd", [key, names.sd_key(block.label), "sd"], block.label, term)
         if block.has_correlation:
-            add(f"cor({block.label})", "cor", [f"cor({block.label})", "cor"], block.label)
+            add(names.cor_key(block.label), "cor", [names.cor_key(block.label), "cor"], block.label)
     for name in design.family.aux:
         if name == "sigma" and "sigma2" in user:     # a prior on the variance instead
             add("sigma2", "sigma2", ["sigma2"])
@@ -194,9 +196,9 @@ def valid_keys(design: Design) -> list[str]:
     if any(b.has_correlation for b in design.blocks):
         keys.append("cor")
     for block in design.blocks:
-        keys += [f"sd({block.label})"] + [f"sd({t}|{block.label})" for t in block.terms]
+        keys += [names.sd_key(block.label)] + [names.sd_key(block.label, t) for t in block.terms]
         if block.has_correlation:
-            keys += [f"cor({block.label})", f"cov({block.label})"]
+            keys += [names.cor_key(block.label), names.cov_key(block.label)]
     for name in design.family.aux:
         keys += [name, "sigma2"] if name == "sigma" else [name]
     return keys
@@ -222,10 +224,12 @@ def _check_keys(design: Design, user: Mapping[str, Prior]) -> None:
                              f"standardised predictors; drop the per-coefficient keys "
                              f"{', '.join(map(repr, own))}")
     for label in (b.label for b in design.blocks):
-        cov = f"cov({label})"
+        cov = names.cov_key(label)
         if cov in user:
-            clash = [k for k in (f"sd({label})", f"cor({label})") if k in user]
-            clash += [k for k in user if k.startswith("sd(") and k.endswith(f"|{label})")]
+            clash = [k for k in (names.sd_key(label), names.cor_key(label)) if k in user]
+            parsed = {k: PriorKey.parse(k) for k in user}
+            clash += [k for k, p in parsed.items() if p.kind == "sd" and p.group == label
+                      and p.term]
             if clash:
                 raise ValueError(f"prior {cov!r} already sets the sds and correlations of "
                                  f"{label!r}; drop {', '.join(map(repr, clash))}")

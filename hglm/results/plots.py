@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import arviz as az
 
+from hglm import names
 from hglm.results.tables import population_vars
 
 __all__ = ["plot_trace", "plot_ppc", "plot_ranef", "plot_fixef"]
@@ -33,10 +34,10 @@ def plot_ppc(fit, num_pp_samples: int = 100):
 
 def plot_ranef(fit):
     """Caterpillar plot: each level's group effects with 95% intervals."""
-    names = [f"r_{b.label}" for b in fit.design.blocks]
-    if not names:
+    effects = [names.r(b.label) for b in fit.design.blocks]
+    if not effects:
         raise ValueError("the model has no random effects to plot")
-    return _figure(az.plot_forest(fit.idata, var_names=names, combined=True, hdi_prob=0.95))
+    return _figure(az.plot_forest(fit.idata, var_names=effects, combined=True, hdi_prob=0.95))
 
 
 def plot_fixef(fit):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hglm import names
 from hglm.design.matrices import Design, evaluate_new_data
 from hglm.graph.posterior import covariance_cholesky, draws_matrix
 
@@ -42,7 +43,7 @@ def linear_predictor(design: Design, posterior, newdata: pd.DataFrame | None = N
     if not include_random:
         return eta
     for block, Z, idx in zip(design.blocks, Zs, index):
-        r = draws_matrix(posterior, f"r_{block.label}")[draws]    # (S, levels, q)
+        r = draws_matrix(posterior, names.r(block.label))[draws]    # (S, levels, q)
         unseen = idx < 0
         if unseen.any():
             if not allow_new_levels:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from hglm import names
 from hglm.design.matrices import Design
 
 __all__ = ["describe", "fixef_table", "varcorr_table", "ranef_table", "coef_table",
@@ -38,19 +39,19 @@ def describe(da: xr.DataArray, prob: float = 0.95, diagnostics: bool = True) -> 
 
 def population_vars(design: Design, posterior: xr.Dataset) -> list[str]:
     """Names of the population-level variables (what convergence is judged on)."""
-    names = ["beta"] if "beta" in posterior else []
+    found = ["beta"] if "beta" in posterior else []
     for block in design.blocks:
-        names.append(f"sd_{block.label}")
+        found.append(names.sd(block.label))
         if block.has_correlation:
-            names.append(f"cor_{block.label}")
-    names += [a for a in design.family.aux if a in posterior]
-    return [n for n in names if n in posterior]
+            found.append(names.cor(block.label))
+    found += [a for a in design.family.aux if a in posterior]
+    return [n for n in found if n in posterior]
 
 
-def scalar_draws(ds: xr.Dataset, names: list[str]) -> dict[str, np.ndarray]:
+def scalar_draws(ds: xr.Dataset, variables: list[str]) -> dict[str, np.ndarray]:
     """Every element of each variable as ``"name[label, ...]"`` -> its (chain, draw) values."""
     out = {}
-    for name in names:
+    for name in variables:
         da = ds[name]
         for idx in np.ndindex(*da.shape[2:]):
             labels = [str(da[d].values[i]) for d, i in zip(da.dims[2:], idx)]
@@ -70,14 +71,15 @@ def varcorr_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
     rows = []
     cols = ["mean", "sd", "lower", "upper", "ess_bulk", "r_hat"]
     for block in design.blocks:
-        sd = describe(posterior[f"sd_{block.label}"])
+        sd = describe(posterior[names.sd(block.label)])
         for _, row in sd.iterrows():
-            rows.append({"group": block.label, "name": row[f"{block.label}__term"], "kind": "sd",
+            rows.append({"group": block.label, "name": row[names.term_dim(block.label)],
+                         "kind": "sd",
                          **{c: row[c] for c in cols}})
         if block.has_correlation:
-            cor = describe(posterior[f"cor_{block.label}"])
+            cor = describe(posterior[names.cor(block.label)])
             for _, row in cor.iterrows():
-                rows.append({"group": block.label, "name": row[f"{block.label}__cor"],
+                rows.append({"group": block.label, "name": row[names.cor_dim(block.label)],
                              "kind": "cor", **{c: row[c] for c in cols}})
     for aux in design.family.aux:
         row = describe(posterior[aux]).iloc[0]
@@ -90,8 +92,8 @@ def varcorr_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
 def ranef_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
     frames = []
     for block in design.blocks:
-        table = describe(posterior[f"r_{block.label}"], diagnostics=False)
-        table = table.rename(columns={block.label: "level", f"{block.label}__term": "term"})
+        table = describe(posterior[names.r(block.label)], diagnostics=False)
+        table = table.rename(columns={block.label: "level", names.term_dim(block.label): "term"})
         table.insert(0, "group", block.label)
         frames.append(table)
     if not frames:
@@ -103,8 +105,8 @@ def coef_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
     """Per-level coefficients: the fixed effect plus the level's group effect, draw by draw."""
     frames = []
     for block in design.blocks:
-        r = posterior[f"r_{block.label}"]
-        term_dim = f"{block.label}__term"
+        r = posterior[names.r(block.label)]
+        term_dim = names.term_dim(block.label)
         parts = []
         for term in block.terms:
             total = r.sel({term_dim: term})

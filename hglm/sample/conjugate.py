@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from hglm import names
 from hglm.design.matrices import Design, GroupBlock
 from hglm.graph.priors import PriorSet
 from hglm.spec.priors import InverseGamma, InverseWishart, MvNormal
@@ -124,7 +125,7 @@ def check_correlated(block: GroupBlock) -> None:
 
 def check_priors(design: Design, priors: PriorSet, block: GroupBlock):
     """The semi-conjugate priors, each with constant parameters."""
-    want = {"beta": ("beta", MvNormal), f"cov({block.label})": ("cov", InverseWishart)}
+    want = {"beta": ("beta", MvNormal), names.cov_key(block.label): ("cov", InverseWishart)}
     if design.family.gibbs == "gaussian":
         want["sigma2"] = ("sigma2", InverseGamma)
     found = {}

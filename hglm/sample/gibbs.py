@@ -25,6 +25,7 @@ import time
 import numpy as np
 from scipy import stats
 
+from hglm import names
 from hglm.design.matrices import Design
 from hglm.graph.priors import PriorSet
 from hglm.sample.conjugate import ConjugateProblem, conjugate_problem
@@ -258,7 +259,6 @@ def _to_idata(design: Design, problem: ConjugateProblem, out: dict, stats_: dict
     import arviz as az
 
     from hglm import __version__
-    from hglm.graph.assemble import cor_dim, cor_pairs, term_dim
 
     block = design.blocks[0]
     label, q = block.label, block.q
@@ -270,18 +270,19 @@ def _to_idata(design: Design, problem: ConjugateProblem, out: dict, stats_: dict
     lower = np.tril_indices(q)
     posterior = {
         "beta": out["beta"],
-        f"chol_cov_{label}": chol[..., lower[0], lower[1]],
-        f"sd_{label}": sd,
-        f"cor_{label}": corr[..., rows, cols],
-        f"r_{label}": out["c"] - np.einsum("kp,cdp->cdk", problem.A, out["beta"])[:, :, None],
+        names.chol_cov(label): chol[..., lower[0], lower[1]],
+        names.sd(label): sd,
+        names.cor(label): corr[..., rows, cols],
+        names.r(label): out["c"] - np.einsum("kp,cdp->cdk", problem.A, out["beta"])[:, :, None],
     }
-    dims = {"beta": ["coef"], f"sd_{label}": [term_dim(block)],
-            f"cor_{label}": [cor_dim(block)], f"r_{label}": [label, term_dim(block)]}
+    terms, cors = names.term_dim(label), names.cor_dim(label)
+    dims = {"beta": ["coef"], names.sd(label): [terms], names.cor(label): [cors],
+            names.r(label): [label, terms]}
     if problem.family == "gaussian":
         posterior["sigma2"] = out["s2"]
         posterior["sigma"] = np.sqrt(out["s2"])
     coords = {"coef": list(design.fixed_names), label: list(block.levels),
-              term_dim(block): list(block.terms), cor_dim(block): cor_pairs(block.terms)}
+              terms: list(block.terms), cors: names.cor_pairs(block.terms)}
     idata = az.from_dict(posterior=posterior, sample_stats=stats_ or None, coords=coords,
                          dims=dims)
     for group in idata.groups():

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from hglm import names
+
 __all__ = ["log_prior_dataset", "sensitivity", "COMPONENTS", "prior_variables"]
 
 #: prior groups that ``sensitivity(fit, keys=[...])`` can power-scale alone, as name prefixes
@@ -28,7 +30,7 @@ COMPONENTS = {
 
 def prior_variables(model) -> list:
     """The free variables whose priors a user sets: not the group effects (z or centred r)."""
-    offsets = {f"{p}_{b.label}" for b in model.design.blocks for p in ("z", "r", "eta", "c")}
+    offsets = {v for b in model.design.blocks for v in names.group_effect_variables(b.label)}
     offsets.add("z_b")  # a shrinkage prior's standard-normal offsets, like the groups' z
     return [rv for rv in model.pymc_model.free_RVs if rv.name not in offsets]
 

@@ -60,3 +60,16 @@ def test_one_component(sleep_fit):
     np.testing.assert_allclose(sds["likelihood"], full["likelihood"])
     with pytest.raises(ValueError, match="unknown prior component"):
         sleep_fit.sensitivity(keys=["nope"])
+
+
+def test_a_hyperprior_on_one_block_belongs_to_its_component(sleepstudy):
+    """Key, variable and component agree: a hyperprior under "sd(Subject)" is the variable
+    sd_Subject_sigma, which sensitivity(keys=["sd"]) power-scales with the sds."""
+    from hglm.sensitivity.power import _select
+
+    fit = _fit("Reaction ~ Days + (1 | Subject)", sleepstudy,
+               priors={"sd(Subject)": hglm.HalfNormal(sigma=hglm.HalfCauchy(10))}, draws=100,
+               tune=100, chains=2)
+    variables = list(log_prior_dataset(fit).data_vars)
+    assert "sd_Subject_sigma" in variables
+    assert set(_select(variables, ["sd"], fit.design.family)) == {"sd_Subject", "sd_Subject_sigma"}

@@ -14,6 +14,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from hglm import names
 from hglm.design.matrices import Design, GroupBlock
 from hglm.graph.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
 from hglm.graph.strategies.centering import (
@@ -135,8 +136,8 @@ class IndexedStrategy(Strategy):
                     r = group_effects(by_label[other.label], self.weights(design, other))
                     mean = mean + r[mapping, 0]
             upper = _partially_centred(block, mean, by_label[block.label].sd[0], weight)
-            pm.Deterministic(f"r_{block.label}", (upper - mean)[:, None],
-                             dims=(block.label, f"{block.label}__term"))
+            pm.Deterministic(names.r(block.label), (upper - mean)[:, None],
+                             dims=(block.label, names.term_dim(block.label)))
         eta = take(upper, anchor, rows)
         varying = np.flatnonzero(~p.absorbed_columns)
         if varying.size:
@@ -184,7 +185,7 @@ class IndexedStrategy(Strategy):
                 continue
             block, cols = params.block, anchors[params.block.label]
             claimed[cols] = True
-            dims = (block.label, f"{block.label}__term")
+            dims = (block.label, names.term_dim(block.label))
             weight = self._anchor_weights(design, block)
             coef = partially_centred(params, dims, weight, mean=beta[cols])
             eta = eta + block_contribution(block, coef, rows)
@@ -233,7 +234,7 @@ def _partially_centred(block: GroupBlock, mean, sd, weight: np.ndarray):
     The weight is the data's share of the information, ratio / (1 + ratio), optimal for a
     normal level with known variances."""
     w = pt.as_tensor(weight)
-    tilde = pm.Normal(f"eta_{block.label}", w * mean, sd ** w, dims=block.label)
+    tilde = pm.Normal(names.eta(block.label), w * mean, sd ** w, dims=block.label)
     return mean + sd ** (1.0 - w) * (tilde - w * mean)
 
 
@@ -282,8 +283,8 @@ def partially_centred(params: BlockParams, dims: tuple[str, str], weight: np.nda
         corr = (L @ L.T)[order][:, order]
         L, sd, weight = pt.linalg.cholesky(corr), sd[order], weight[:, order]
         mean = None if mean is None else mean[order]
-    name = "c" if mean is not None else "t"
-    tilde = pm.Flat(f"{name}_{block.label}", dims=dims)
+    name = names.partial(block.label, around_mean=mean is not None)
+    tilde = pm.Flat(name, dims=dims)
     w = pt.as_tensor(np.asarray(weight, dtype=float))
     whitened, effects, logp = [], [], 0.0
     for k in range(block.q):
@@ -295,9 +296,9 @@ def partially_centred(params: BlockParams, dims: tuple[str, str], weight: np.nda
             - 0.5 * block.n_levels * np.log(2 * np.pi)
         whitened.append(z)
         effects.append(m_k + pt.exp(log_s) * z)
-    pm.Potential(f"{name}_{block.label}_prior", logp)
+    pm.Potential(f"{name}_prior", logp)
     unpermuted = [effects[k] for k in np.argsort(order)]
-    r = pm.Deterministic(f"r_{block.label}", pt.stack(unpermuted, axis=1), dims=dims)
+    r = pm.Deterministic(names.r(block.label), pt.stack(unpermuted, axis=1), dims=dims)
     original_mean = None if mean is None else mean[np.argsort(order)]
     return r if original_mean is None else r + original_mean[None, :]
 
@@ -306,12 +307,12 @@ def group_effects(params: BlockParams, weights: np.ndarray | None = None):
     """``r_<group>`` (levels x terms): plainly non-centred from ``z_<group>`` where every
     weight is below :data:`NON_CENTRED_BELOW` (or none is given), else partially centred."""
     block = params.block
-    dims = (block.label, f"{block.label}__term")
+    dims = (block.label, names.term_dim(block.label))
     if weights is not None and not np.all(weights < NON_CENTRED_BELOW):
         return partially_centred(params, dims, weights)
-    z = pm.Normal(f"z_{block.label}", 0.0, 1.0, dims=dims)
+    z = pm.Normal(names.z(block.label), 0.0, 1.0, dims=dims)
     r = z * params.sd if params.corr_chol is None else (z @ params.corr_chol.T) * params.sd
-    return pm.Deterministic(f"r_{block.label}", r, dims=dims)
+    return pm.Deterministic(names.r(block.label), r, dims=dims)
 
 
 def block_contribution(block: GroupBlock, r, rows=None):

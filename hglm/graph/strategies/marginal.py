@@ -26,6 +26,7 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
+from hglm import names
 from hglm.design.matrices import Design, GroupBlock
 from hglm.graph.posterior import covariance_cholesky, draws_matrix
 from hglm.graph.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
@@ -160,7 +161,7 @@ class MarginalStrategy(Strategy):
             pos += block.q
         ZtZ = _cross(Z, index, G, Z)
         stats = _stats(Z, index, G, design.X, y) if not outside else None
-        others = [(b, draws_matrix(post, f"r_{b.label}")) for b in outside]
+        others = [(b, draws_matrix(post, names.r(b.label))) for b in outside]
         r = np.empty((S, G, Q))
         chunk = max(1, min(S, int(2e7 // max(design.n, G * Q * Q))))
         for start in range(0, S, chunk):
@@ -183,9 +184,9 @@ class MarginalStrategy(Strategy):
         chains, draws = post.sizes["chain"], post.sizes["draw"]
         pos = 0
         for block in chosen:
-            dims = ("chain", "draw", block.label, f"{block.label}__term")
+            dims = ("chain", "draw", block.label, names.term_dim(block.label))
             values = r[:, :, pos:pos + block.q].reshape(chains, draws, G, block.q)
-            post[f"r_{block.label}"] = xr.DataArray(
+            post[names.r(block.label)] = xr.DataArray(
                 values, dims=dims, coords={"chain": post.chain, "draw": post.draw,
                                            block.label: list(block.levels),
                                            dims[3]: list(block.terms)})
