@@ -7,7 +7,7 @@
 >>> print(fit.summary())
 """
 
-from hglm.environment import quiet_installation_notices
+from hglm.environment import hglm_version, quiet_installation_notices
 
 quiet_installation_notices()   # before anything imports ArviZ or compiles with PyTensor
 
@@ -16,7 +16,7 @@ from hglm.comparison.table import Comparison, compare
 from hglm.design.matrices import make_design
 from hglm.graph.assemble import build_model
 from hglm.graph.priors import resolve_priors
-from hglm.model import Model
+from hglm.model import Model, load
 from hglm.notices import (
     ConvergenceWarning,
     DataWarning,
@@ -26,7 +26,6 @@ from hglm.notices import (
 )
 from hglm.results.agreement import posterior_agreement
 from hglm.results.fit import Fit
-from hglm.results.io import load
 from hglm.sample.nuts import sample
 from hglm.sensitivity.power import sensitivity
 from hglm.sensitivity.sweep import PriorSweep, prior_sweep
@@ -55,7 +54,7 @@ from hglm.spec.priors import (
 )
 from hglm.validation.sbc import sbc
 
-__version__ = "0.1.0"
+__version__ = hglm_version()
 
 __all__ = [
     "Model", "Fit", "Family", "load", "HglmWarning", "DataWarning", "SamplingWarning",

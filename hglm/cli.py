@@ -152,7 +152,7 @@ def _fit_spec(spec, args, progressbar=True):
 
 
 def _run(args) -> int:
-    from hglm.spec.file import load_spec
+    from hglm.workflow.spec_file import load_spec
 
     spec = load_spec(args.spec)
     out = Path(args.out)
@@ -208,7 +208,7 @@ def _write_fit(fit, folder: Path, figures: bool = True) -> None:
 
 
 def _write_run_json(spec, fit, folder: Path, seconds: float, extra: dict) -> None:
-    from hglm.results.io import versions
+    from hglm.environment import versions
 
     record = {"spec": spec.to_dict(), "spec_file": str(spec.path), "settings":
               fit.settings.to_dict(), "seconds": round(seconds, 2), "versions": versions(),
@@ -258,7 +258,7 @@ def _new(args) -> int:
 
 
 def _compare(args) -> int:
-    from hglm.spec.file import load_spec
+    from hglm.workflow.spec_file import load_spec
 
     spec = load_spec(args.spec)
     if not spec.compare.get("formulas"):
@@ -269,7 +269,7 @@ def _compare(args) -> int:
 
 
 def _sensitivity(args) -> int:
-    from hglm.spec.file import load_spec
+    from hglm.workflow.spec_file import load_spec
 
     spec = load_spec(args.spec)
     spec.build_model()

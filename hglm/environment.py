@@ -19,7 +19,29 @@ from __future__ import annotations
 import logging
 import warnings
 
-__all__ = ["quiet_installation_notices"]
+__all__ = ["quiet_installation_notices", "versions", "hglm_version"]
+
+#: the packages whose versions every saved result records
+RECORDED = ("hglm", "pymc", "pytensor", "numpyro", "jax", "arviz", "formulae", "numpy",
+            "pandas")
+
+
+def versions(packages: tuple[str, ...] = RECORDED) -> dict[str, str]:
+    """Installed versions (``"unknown"`` for a package that is not installed)."""
+    from importlib import metadata
+
+    out = {}
+    for name in packages:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def hglm_version() -> str:
+    """hglm's own version, from the installed package's metadata."""
+    return versions(("hglm",))["hglm"]
 
 
 def quiet_installation_notices() -> None:

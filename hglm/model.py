@@ -29,7 +29,7 @@ from hglm.spec.priors import Prior
 if TYPE_CHECKING:
     from hglm.ml.fit import MLFit
 
-__all__ = ["Model"]
+__all__ = ["Model", "load"]
 
 #: draws x rows up to which ``fit()`` stores the pointwise log-likelihood at once (80 MB,
 #: under a second); beyond, ``Fit.log_likelihood()`` computes it when LOO, sensitivity or
@@ -286,3 +286,14 @@ class Model:
     def __repr__(self) -> str:
         return (f"hglm.Model({self.formula!r}, family={self.spec.family!r}, "
                 f"link={self.spec.link!r}, n={self.design.n})")
+
+
+def load(path) -> Fit:
+    """Read a fit written by ``Fit.save``: the same summaries, and the model rebuilt from its
+    spec and data, so data-scaled defaults are re-derived exactly."""
+    from hglm.results.io import read_fit
+
+    saved = read_fit(path)
+    model = Model.from_spec(ModelSpec.from_dict(saved), saved["data"])
+    return Fit(model, saved["idata"], SamplerSettings(**saved["settings"]), saved["elapsed"],
+               saved.get("notes", []), saved.get("call"))

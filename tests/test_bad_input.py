@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import hglm
 from hglm.cli import TEMPLATES, templates_dir
 from hglm.notices import HglmWarning
-from hglm.spec.file import parse_spec
+from hglm.workflow.spec_file import parse_spec
 
 
 def examples(n: int) -> settings:

@@ -40,13 +40,12 @@ def _fixed_priors(model) -> dict[str, str]:
 def _fold(spec: dict, train: np.ndarray, test: np.ndarray, seed: int) -> np.ndarray:
     import warnings
 
-    from hglm.model import Model
     from hglm.results.predict import aux_draws, linear_predictor
 
     data = spec["data"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = Model.from_spec(spec["model"], data.iloc[train])
+        model = spec["build"](spec["model"], data.iloc[train])
         fit = model.fit(**spec["settings"], seed=seed, progressbar=False, cores=1)
     design = fit.design
     test_rows = data.iloc[test]
@@ -76,6 +75,7 @@ def kfold(fit, group: str, K: int = 10, seed: int | None = None,
     del settings["seed"], settings["cores"]          # each fold's own seed, one core each
     # the fit's own model (strategy and centring included), its priors fixed at the full data's
     spec = {"model": fit.spec.update(priors=_fixed_priors(fit.model)), "data": design.data,
+            "build": type(fit.model).from_spec,      # the model's own constructor
             "settings": settings, "y": design.y, "trials": design.trials}
     jobs = n_jobs or min(K, os.cpu_count() or 1)
     results = Parallel(n_jobs=jobs)(

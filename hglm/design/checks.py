@@ -13,6 +13,14 @@ import pandas as pd
 
 from hglm.notices import DataWarning
 
+# the response's own rules belong to the families; re-exported for the design's callers
+from hglm.spec.families.responses import (  # noqa: F401
+    check_binary,
+    check_binomial,
+    check_counts,
+    check_response_numeric,
+)
+
 __all__ = [
     "check_data_frame", "check_columns", "check_unique_columns", "check_column_types",
     "check_nonempty", "check_finite", "check_finite_design", "check_response_numeric",
@@ -105,51 +113,6 @@ def check_finite_design(values: np.ndarray, what: str) -> None:
         raise ValueError(f"{what} has {int(bad.sum())} missing or infinite value(s) after the "
                          f"formula's transforms (first in row {int(rows[0])}), e.g. np.log of a "
                          f"zero or a division by zero; change the transform or the data")
-
-
-def check_response_numeric(y: object, name: str, family: str) -> None:
-    if (not pd.api.types.is_numeric_dtype(np.asarray(y))
-            or pd.api.types.is_bool_dtype(np.asarray(y))):
-        raise ValueError(f"family {family!r} needs a numeric response, but {name!r} is "
-                         f"{np.asarray(y).dtype}")
-
-
-def check_counts(y: np.ndarray, name: str, family: str) -> None:
-    check_response_numeric(y, name, family)
-    y = np.asarray(y, dtype=float)
-    if np.any(y < 0):
-        raise ValueError(f"family {family!r} needs counts, but response {name!r} has "
-                         f"{int((y < 0).sum())} negative value(s)")
-    if np.any(y != np.round(y)):
-        raise ValueError(f"family {family!r} needs whole-number counts, but response {name!r} "
-                         f"has {int((y != np.round(y)).sum())} non-integer value(s)")
-
-
-def check_binomial(successes: np.ndarray, trials: np.ndarray, name: str) -> None:
-    check_counts(successes, name, "binomial")
-    check_counts(trials, f"trials of {name}", "binomial")
-    if np.any(successes > trials):
-        raise ValueError(f"binomial response {name!r}: successes exceed trials in "
-                         f"{int((successes > trials).sum())} row(s)")
-    if np.any(np.asarray(trials) == 0):
-        raise ValueError(f"binomial response {name!r}: {int((np.asarray(trials) == 0).sum())} "
-                         f"row(s) have zero trials and so say nothing; remove them")
-
-
-def check_binary(y: object, name: str) -> None:
-    values = pd.Series(np.asarray(y)).dropna()
-    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        if not set(values.unique()) <= {0, 1}:
-            shown = sorted(values.unique().tolist())[:6]
-            raise ValueError(f"family 'bernoulli' needs a 0/1 response, but {name!r} has values "
-                             f"{shown}{' ...' if values.nunique() > 6 else ''}; for counts of "
-                             f"successes use 'binomial' with p(successes, trials)")
-        return
-    levels = [str(v) for v in pd.unique(values)]
-    if len(levels) > 2:
-        shown = ", ".join(map(repr, levels[:5])) + (" ..." if len(levels) > 5 else "")
-        raise ValueError(f"family 'bernoulli' needs a response with two values, but {name!r} "
-                         f"has {len(levels)}: {shown}")
 
 
 def check_variation(y: np.ndarray, name: str, scale_free: bool) -> None:

@@ -26,9 +26,10 @@ from hglm.graph.distributions import (
     unpack_corr_cholesky,
     unpack_cov_cholesky,
 )
-from hglm.graph.priors import PriorEntry, PriorSet, _sd, shrinks
+from hglm.graph.priors import PriorEntry, PriorSet, shrinks
 from hglm.graph.shrinkage import shrinkage_slopes
 from hglm.graph.strategies import BlockParams, FixedPart, Strategy, get_strategy
+from hglm.spec.families.responses import sample_sd
 from hglm.spec.priors import LKJ, Prior
 
 __all__ = ["build_model"]
@@ -102,7 +103,7 @@ def _slopes(design: Design, entries: list[PriorEntry], cols: list[int], maker: _
     """The slope vector ``b``: each slope's own prior, or one shrinkage prior on them all."""
     if not (entries[0].key == "fixed" and shrinks(entries[0].prior)):
         return maker.vector("b", entries, dims=dims)
-    sd = np.array([_sd(design.X[:, j]) for j in cols])
+    sd = np.array([sample_sd(design.X[:, j]) for j in cols])
     # families with a residual scale: coefficient scales relative to it (brms); others: 1
     scale = aux.get(design.family.scale_parameter, 1.0)
     b_std = shrinkage_slopes(entries[0].prior, maker.values("fixed", entries[0].prior),

@@ -38,12 +38,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from hglm import names
 from hglm.design.matrices import Design
 from hglm.names import PriorKey
+from hglm.spec.families.responses import sample_sd
 from hglm.spec.priors import LKJ, HalfStudentT, InverseWishart, Normal, Prior, as_prior
 
 __all__ = ["PriorEntry", "PriorSet", "resolve_priors", "default_priors"]
@@ -91,11 +91,6 @@ class PriorSet:
             columns=["key", "parameter", "distribution", "source"])
 
 
-def _sd(x: np.ndarray) -> float:
-    s = float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
-    return s if s > 0 and np.isfinite(s) else 1.0
-
-
 def _response_scale(design: Design) -> float:
     return design.family.prior_scale(design.y)
 
@@ -114,10 +109,10 @@ def default_priors(design: Design) -> dict[str, Prior]:
         if name == "Intercept":
             out[name] = Normal(_intercept_location(design), 2.5 * s_y)
         else:
-            out[name] = Normal(0.0, 2.5 * s_y / _sd(design.X[:, j]))
+            out[name] = Normal(0.0, 2.5 * s_y / sample_sd(design.X[:, j]))
     for block in design.blocks:
         for k, term in enumerate(block.terms):
-            scale = (s_y if identity else 2.5) / _sd(block.Z[:, k])
+            scale = (s_y if identity else 2.5) / sample_sd(block.Z[:, k])
             out[names.sd_key(block.label, term)] = HalfStudentT(3.0, scale)
         if block.has_correlation:
             out[names.cor_key(block.label)] = LKJ(1.0)

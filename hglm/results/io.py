@@ -12,25 +12,16 @@ import json
 import os
 import shutil
 import tempfile
-from importlib import metadata
 from pathlib import Path
 
 import arviz as az
 import pandas as pd
 
-__all__ = ["save_fit", "load", "versions"]
+from hglm.environment import versions
+
+__all__ = ["save_fit", "read_fit"]
 
 FORMAT = 1
-
-
-def versions() -> dict[str, str]:
-    out = {}
-    for pkg in ("hglm", "pymc", "pytensor", "arviz", "formulae", "numpy", "pandas"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return out
 
 
 def save_fit(fit, path: str | os.PathLike, overwrite: bool = False) -> None:
@@ -68,21 +59,16 @@ def save_fit(fit, path: str | os.PathLike, overwrite: bool = False) -> None:
             shutil.rmtree(tmp)
 
 
-def load(path: str | os.PathLike):
-    """Read a fit written by ``Fit.save``: same summaries, and the model rebuilt."""
-    from hglm.model import Model
-    from hglm.results.fit import Fit
-    from hglm.sample.nuts import SamplerSettings
-    from hglm.spec.model_spec import ModelSpec
-
+def read_fit(path: str | os.PathLike) -> dict:
+    """What ``save_fit`` wrote, as a plain bundle (``hglm.load`` rebuilds the fit from it):
+    the model spec's fields, ``data``, ``idata``, ``settings``, ``elapsed``, ``notes``,
+    ``call``."""
     path = Path(path)
     if not (path / "model.json").exists():
         raise FileNotFoundError(f"{path} is not a saved hglm fit (no model.json)")
-    spec = json.loads((path / "model.json").read_text())
-    if spec.get("format") != FORMAT:
-        raise ValueError(f"{path}: unknown fit format {spec.get('format')!r}")
-    data = pd.read_parquet(path / "data.parquet")
-    model = Model.from_spec(ModelSpec.from_dict(spec), data)
-    idata = az.from_netcdf(str(path / "idata.nc"))
-    return Fit(model, idata, SamplerSettings(**spec["settings"]), spec["elapsed"],
-               spec.get("notes", []), spec.get("call"))
+    record = json.loads((path / "model.json").read_text())
+    if record.get("format") != FORMAT:
+        raise ValueError(f"{path}: unknown fit format {record.get('format')!r}")
+    record["data"] = pd.read_parquet(path / "data.parquet")
+    record["idata"] = az.from_netcdf(str(path / "idata.nc"))
+    return record

@@ -15,9 +15,9 @@ _SAMPLE = ("chain", "draw")
 def default_threshold(design: Design, j: int) -> float:
     """0.1 sd(y) / sd(x) on the identity link, 0.1 / sd(x) on the others: a tenth of a
     response sd (or of a unit on the link scale) per predictor sd."""
-    from hglm.graph.priors import _response_scale, _sd
+    from hglm.spec.families.responses import sample_sd
 
-    return 0.1 * _response_scale(design) / _sd(design.X[:, j])
+    return 0.1 * design.family.prior_scale(design.y) / sample_sd(design.X[:, j])
 
 
 def shrinkage_table(design: Design, posterior,

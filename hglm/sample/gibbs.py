@@ -258,7 +258,7 @@ def _to_idata(design: Design, problem: ConjugateProblem, out: dict, stats_: dict
     """The draws under NUTS's variable names, dims and coords (:mod:`hglm.graph.assemble`)."""
     import arviz as az
 
-    from hglm import __version__
+    from hglm.environment import hglm_version
 
     block = design.blocks[0]
     label, q = block.label, block.q
@@ -287,5 +287,5 @@ def _to_idata(design: Design, problem: ConjugateProblem, out: dict, stats_: dict
                          dims=dims)
     for group in idata.groups():
         idata[group].attrs.update(sampling_time=elapsed, inference_library="hglm gibbs",
-                                  hglm_version=__version__)
+                                  hglm_version=hglm_version())
     return idata

@@ -290,12 +290,12 @@ def _progress(enabled: bool, total: int, chains: int):
 def _to_idata(model: pm.Model, posterior: dict, stats: dict, elapsed: float):
     import arviz as az
 
-    from hglm import __version__
+    from hglm.environment import hglm_version
 
     dims = {name: list(d) for name, d in model.named_vars_to_dims.items() if name in posterior}
     coords = {k: list(v) for k, v in model.coords.items() if v is not None}
     idata = az.from_dict(posterior=posterior, sample_stats=stats, coords=coords, dims=dims)
     for group in ("posterior", "sample_stats"):
         idata[group].attrs.update(sampling_time=elapsed, inference_library="numpyro (hglm)",
-                                  hglm_version=__version__)
+                                  hglm_version=hglm_version())
     return idata

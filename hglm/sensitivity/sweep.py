@@ -9,12 +9,13 @@ reproducible whatever the backend.
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import dataclass
 
 import pandas as pd
-from joblib import Parallel, delayed, parallel_config
+from joblib import Parallel, delayed
+
+from hglm.parallel import backend_context
 
 __all__ = ["PriorSweep", "prior_sweep"]
 
@@ -56,12 +57,11 @@ def _split(param: str, posterior):
 def _fit_variant(spec: dict, name: str, priors: dict | None, seed: int):
     import warnings
 
-    from hglm.model import Model
     from hglm.results.tables import describe, population_vars
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = Model.from_spec(spec["model"].update(
+        model = spec["build"](spec["model"].update(
             priors={**spec["model"].prior_dict, **(priors or {})}), spec["data"])
         fit = model.fit(**spec["settings"], seed=seed, progressbar=False, cores=1)
     rows = []
@@ -75,34 +75,6 @@ def _fit_variant(spec: dict, name: str, priors: dict | None, seed: int):
                          "sd": row["sd"], "lower": row["lower"], "upper": row["upper"],
                          "r_hat": row["r_hat"], "ess": row["ess_bulk"]})
     return name, pd.DataFrame(rows), fit.idata
-
-
-@contextlib.contextmanager
-def _backend(backend: str, client):
-    if backend == "local":
-        yield {}
-    elif backend == "dask":
-        from dask.distributed import Client
-
-        own = client is None or isinstance(client, str)
-        client = Client(client) if own else client
-        try:
-            with parallel_config(backend="dask", wait_for_workers_timeout=60):
-                yield {"client": client}
-        finally:
-            if own:
-                client.close()
-    elif backend == "ray":
-        import ray
-        from ray.util.joblib import register_ray
-
-        if not ray.is_initialized():
-            ray.init(address=client) if client else ray.init()
-        register_ray()
-        with parallel_config(backend="ray"):
-            yield {}
-    else:
-        raise ValueError(f"backend must be 'local', 'dask' or 'ray', got {backend!r}")
 
 
 def prior_sweep(model, variants: dict, draws: int = 1000, tune: int = 1000, chains: int = 4,
@@ -124,11 +96,11 @@ def prior_sweep(model, variants: dict, draws: int = 1000, tune: int = 1000, chai
         except ValueError as err:
             raise ValueError(f"prior variant {name!r}: {err}") from None
     # the model's own spec (strategy and centring included); only the priors vary
-    spec = {"model": model.spec, "data": model.data,
+    spec = {"model": model.spec, "data": model.data, "build": type(model).from_spec,
             "settings": {"draws": draws, "tune": tune, "chains": chains, "sampler": sampler,
                          "target_accept": target_accept}}
     jobs = n_jobs or (min(len(variants), os.cpu_count() or 1) if backend == "local" else -1)
-    with _backend(backend, client):
+    with backend_context(backend, client):
         results = Parallel(n_jobs=jobs, verbose=10 if progressbar else 0)(
             delayed(_fit_variant)(spec, name, priors, seed) for name, priors in variants.items())
     table = pd.concat([r[1] for r in results], ignore_index=True)

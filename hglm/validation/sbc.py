@@ -23,6 +23,9 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy import stats
 
+from hglm.environment import versions
+from hglm.parallel import backend_context
+
 __all__ = ["SBCResult", "sbc", "ecdf_uniformity_pvalue", "check_fixed_priors"]
 
 #: posterior draws a rank is taken among, at most (Talts et al.: ~100, thinned to the ESS)
@@ -167,9 +170,8 @@ def _fit_one(model, sim: int, y: np.ndarray, truth: dict, settings: dict, seed: 
 def _fit_batch(spec: dict, jobs: list, settings: dict, seed: int):
     """One worker's share: build the model once, refit it for each simulated response (the
     JAX driver then reuses its compiled sampler)."""
-    from hglm.model import Model
 
-    model = spec.get("model") or Model.from_spec(spec["spec"], spec["data"])
+    model = spec.get("model") or spec["build"](spec["spec"], spec["data"])
     return [_fit_one(model, sim, y, truth, settings, seed + sim) for sim, y, truth in jobs]
 
 
@@ -191,7 +193,6 @@ def sbc(model, n_sims: int = 200, draws: int = 1000, tune: int = 1000, chains: i
     """
     from hglm.results.tables import population_vars, scalar_draws
     from hglm.sample.nuts import resolve_sampler
-    from hglm.sensitivity.sweep import _backend
 
     if n_sims < 10:
         raise ValueError(f"n_sims must be at least 10 for a uniformity test, got {n_sims}")
@@ -217,10 +218,10 @@ def sbc(model, n_sims: int = 200, draws: int = 1000, tune: int = 1000, chains: i
             bar()
         bar(close=True)
     else:
-        spec = {"spec": model.spec, "data": model.data}
+        spec = {"spec": model.spec, "data": model.data, "build": type(model).from_spec}
         workers = n_jobs if n_jobs and n_jobs > 0 else (os.cpu_count() or 1)
         batches = [jobs[i::workers] for i in range(workers)]
-        with _backend(backend, client):
+        with backend_context(backend, client):
             parts = Parallel(n_jobs=workers, verbose=10 if progressbar else 0)(
                 delayed(_fit_batch)(spec, batch, settings, seed) for batch in batches if batch)
         results = [r for part in parts for r in part]
@@ -234,20 +235,8 @@ def sbc(model, n_sims: int = 200, draws: int = 1000, tune: int = 1000, chains: i
     info = {**model.spec.to_dict(),
             "simulator": None if simulator is model else repr(simulator), "n_sims": n_sims,
             "seed": seed, **settings, "sampler": resolve_sampler(sampler),
-            "versions": _versions()}
+            "versions": versions(("hglm", "pymc", "pytensor", "numpyro", "jax", "arviz"))}
     return SBCResult(ranks, fits, table, level, info)
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in ("hglm", "pymc", "pytensor", "numpyro", "jax", "arviz"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            pass
-    return out
 
 
 def _bar(enabled: bool, total: int):

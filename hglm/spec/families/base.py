@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hglm.spec.families.links import LINKS, Link
+from hglm.spec.families.responses import check_response_numeric, sample_sd
 
 __all__ = ["FamilyDef", "Family", "FAMILIES", "register", "as_family"]
 
@@ -99,9 +100,7 @@ class FamilyDef:
 
     def check_response(self, y: np.ndarray, name: str, trials: np.ndarray | None) -> None:
         """Refuse a response this family cannot model, naming the problem."""
-        from hglm.design import checks
-
-        checks.check_response_numeric(y, name, self.name)
+        check_response_numeric(y, name, self.name)
 
 
 FAMILIES: dict[str, FamilyDef] = {}
@@ -111,11 +110,6 @@ def register(definition: type[FamilyDef]) -> type[FamilyDef]:
     """Class decorator: make a family available by its name."""
     FAMILIES[definition.name] = definition()
     return definition
-
-
-def _sd(x: np.ndarray) -> float:
-    s = float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
-    return s if s > 0 and np.isfinite(s) else 1.0
 
 
 @dataclass(frozen=True)
@@ -240,7 +234,7 @@ class Family:
     def prior_scale(self, y: np.ndarray) -> float:
         """The scale default priors of coefficients are measured in: sd(y) on the identity
         link, 1 on the others (brms, rstanarm)."""
-        return _sd(y) if self.identity_link else 1.0
+        return sample_sd(y) if self.identity_link else 1.0
 
     def default_aux_priors(self, y: np.ndarray) -> dict:
         return self.info.default_aux_priors(y)

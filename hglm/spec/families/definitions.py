@@ -9,6 +9,12 @@ import numpy as np
 
 from hglm.spec.families.base import FamilyDef, register
 from hglm.spec.families.links import Link
+from hglm.spec.families.responses import (
+    check_binary,
+    check_binomial,
+    check_counts,
+    sample_sd,
+)
 
 __all__ = ["Gaussian", "Poisson", "NegBinomial", "Binomial", "Bernoulli", "Student"]
 
@@ -21,10 +27,9 @@ _SLOPES = {"fixed": "Normal(0, 1)", "sd": "HalfNormal(1)", "cor": "LKJ(2)"}
 
 def _half_student_sd(y: np.ndarray):
     """brms's default on a residual scale: HalfStudentT(3, sd(y))."""
-    from hglm.spec.families.base import _sd
     from hglm.spec.priors import HalfStudentT
 
-    return HalfStudentT(3.0, _sd(y))
+    return HalfStudentT(3.0, sample_sd(y))
 
 
 def _gamma(alpha: float, beta: float):
@@ -76,9 +81,7 @@ class _Counts(FamilyDef):
     mean_range = (0.0, np.inf)
 
     def check_response(self, y, name, trials):
-        from hglm.design import checks
-
-        checks.check_counts(y, name, self.name)
+        check_counts(y, name, self.name)
 
     def working_response(self, y, trials, eta):
         """On the log scale: from each row's own count (Fisher information mu), or one IRLS
@@ -206,9 +209,7 @@ class Binomial(FamilyDef):
         return rng.binomial(n, mu)
 
     def check_response(self, y, name, trials):
-        from hglm.design import checks
-
-        checks.check_binomial(y, trials, name)
+        check_binomial(y, trials, name)
 
     def working_response(self, y, trials, eta):
         """On the logit scale whatever the link (close enough to weigh levels): one IRLS
@@ -240,9 +241,7 @@ class Bernoulli(Binomial):
         return stats.bernoulli.logpmf(y, link.inverse_numpy(eta))
 
     def check_response(self, y, name, trials):
-        from hglm.design import checks
-
-        checks.check_binary(y, name)
+        check_binary(y, name)
 
 
 @register

@@ -2,7 +2,7 @@
 import pytest
 
 from hglm.cli import TEMPLATES, templates_dir
-from hglm.spec.file import SpecError, load_spec, parse_spec
+from hglm.workflow.spec_file import SpecError, load_spec, parse_spec
 
 GOOD = """
 [data]

@@ -1,0 +1,62 @@
+"""The response checks families run (lme4's style: one rule, one message, raised before any
+sampling): numeric, counts, binomial successes within trials, binary."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["check_response_numeric", "check_counts", "check_binomial", "check_binary",
+           "sample_sd"]
+
+
+def sample_sd(x: np.ndarray) -> float:
+    """Sample sd (n - 1), or 1 where it is zero, undefined or not finite: the unit default
+    priors and thresholds scale by."""
+    s = float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
+    return s if s > 0 and np.isfinite(s) else 1.0
+
+
+def check_response_numeric(y: object, name: str, family: str) -> None:
+    if (not pd.api.types.is_numeric_dtype(np.asarray(y))
+            or pd.api.types.is_bool_dtype(np.asarray(y))):
+        raise ValueError(f"family {family!r} needs a numeric response, but {name!r} is "
+                         f"{np.asarray(y).dtype}")
+
+
+def check_counts(y: np.ndarray, name: str, family: str) -> None:
+    check_response_numeric(y, name, family)
+    y = np.asarray(y, dtype=float)
+    if np.any(y < 0):
+        raise ValueError(f"family {family!r} needs counts, but response {name!r} has "
+                         f"{int((y < 0).sum())} negative value(s)")
+    if np.any(y != np.round(y)):
+        raise ValueError(f"family {family!r} needs whole-number counts, but response {name!r} "
+                         f"has {int((y != np.round(y)).sum())} non-integer value(s)")
+
+
+def check_binomial(successes: np.ndarray, trials: np.ndarray, name: str) -> None:
+    check_counts(successes, name, "binomial")
+    check_counts(trials, f"trials of {name}", "binomial")
+    if np.any(successes > trials):
+        raise ValueError(f"binomial response {name!r}: successes exceed trials in "
+                         f"{int((successes > trials).sum())} row(s)")
+    if np.any(np.asarray(trials) == 0):
+        raise ValueError(f"binomial response {name!r}: {int((np.asarray(trials) == 0).sum())} "
+                         f"row(s) have zero trials and so say nothing; remove them")
+
+
+def check_binary(y: object, name: str) -> None:
+    values = pd.Series(np.asarray(y)).dropna()
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        if not set(values.unique()) <= {0, 1}:
+            shown = sorted(values.unique().tolist())[:6]
+            raise ValueError(f"family 'bernoulli' needs a 0/1 response, but {name!r} has values "
+                             f"{shown}{' ...' if values.nunique() > 6 else ''}; for counts of "
+                             f"successes use 'binomial' with p(successes, trials)")
+        return
+    levels = [str(v) for v in pd.unique(values)]
+    if len(levels) > 2:
+        shown = ", ".join(map(repr, levels[:5])) + (" ..." if len(levels) > 5 else "")
+        raise ValueError(f"family 'bernoulli' needs a response with two values, but {name!r} "
+                         f"has {len(levels)}: {shown}")
