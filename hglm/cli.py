@@ -188,6 +188,7 @@ def _run(args) -> int:
 
 def _write_fit(fit, folder: Path, figures: bool = True) -> None:
     (folder / "summary.txt").write_text(fit.summary() + "\n")
+    (folder / "model.txt").write_text(fit.model.describe())
     fit.fixef().to_csv(folder / "fixef.csv", index=False)
     fit.varcorr().to_csv(folder / "varcorr.csv", index=False)
     fit.ranef().to_csv(folder / "ranef.csv", index=False)

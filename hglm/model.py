@@ -17,6 +17,7 @@ import pymc as pm
 
 from hglm.design.matrices import Design, make_design, used_columns
 from hglm.graph.assemble import build_model
+from hglm.graph.describe import Description, describe_model
 from hglm.graph.priors import PriorSet, resolve_priors
 from hglm.graph.strategies import get_strategy
 from hglm.results.fit import Fit
@@ -38,7 +39,7 @@ LOG_LIKELIHOOD_EAGER = 1e7
 HORSESHOE_TARGET_ACCEPT = 0.99
 #: with ``target_accept=None``, a fit that ends with divergent transitions is run again at
 #: this target (a smaller step size).  Count models keep a few divergences in the tails of
-#: their posterior whatever the parameterisation: poisson SBC fits with random slopes
+#: their posterior whatever the parameterization: poisson SBC fits with random slopes
 #: diverged (1-12 of 4,000 draws) in 7 of 20 at 0.9, 4 of 20 at 0.95, 0 of 20 at 0.99,
 #: where every draw costs 1.8 times the leapfrog steps; only the fits that need it pay that
 RETRY_TARGET_ACCEPT = 0.99
@@ -92,7 +93,7 @@ class Model:
         ``"marginal"`` (gaussian: integrated out exactly), ``"collapsed"`` (binomial rows
         summed into counts) or ``"indexed"``; see :mod:`hglm.graph.strategies`.
     centered : bool or dict, optional
-        Centred (``True``) or non-centred (``False``) sampled group effects, for all blocks or
+        Centered (``True``) or non-centered (``False``) sampled group effects, for all blocks or
         per group label; by default chosen from the data (see ``m.parameterization``).
     """
 
@@ -155,9 +156,15 @@ class Model:
             self._pymc_model = build_model(self.design, self.prior_set, self._strategy)
         return self._pymc_model
 
+    def describe(self) -> Description:
+        """The generated PyMC model as readable text, one commented block per part (data,
+        priors, group effects in their parameterization, likelihood, outputs), as brms's
+        ``stancode``: ``print(m.describe())``."""
+        return describe_model(self.design, self.prior_set, self._strategy, self.pymc_model)
+
     @property
     def parameterization(self) -> dict[str, str]:
-        """How each group's effects enter: marginalised, centred or non-centred (+ strategy)."""
+        """How each group's effects enter: marginalized, centered or non-centered (+ strategy)."""
         return {"strategy": self._strategy.name, **self._strategy.describe(self.design)}
 
     @property
@@ -232,7 +239,7 @@ class Model:
         from hglm.results.predict import predict_draws
 
         # indexed: the forward sampler needs the group effects as variables
-        # non-centred: the same prior, written so that every variable can be drawn forwards
+        # non-centered: the same prior, written so that every variable can be drawn forwards
         fresh = build_model(self.design, self.prior_set, "indexed", False)
         names = [v.name for v in fresh.free_RVs + fresh.deterministics]
         idata = pm.sample_prior_predictive(draws=draws, model=fresh, var_names=names,

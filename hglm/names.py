@@ -45,23 +45,23 @@ def r(label: str) -> str:
 
 
 def z(label: str) -> str:
-    """The standardised (non-centred) group effects."""
+    """The standardized (non-centered) group effects."""
     return f"z_{label}"
 
 
 def eta(label: str) -> str:
-    """The partially centred intercepts of a hierarchical chain."""
+    """The partially centered intercepts of a hierarchical chain."""
     return f"eta_{label}"
 
 
 def partial(label: str, around_mean: bool) -> str:
-    """Partially centred group effects: ``t_`` (around zero) or ``c_`` (around a hierarchical
+    """Partially centered group effects: ``t_`` (around zero) or ``c_`` (around a hierarchical
     mean); their prior is the potential ``<name>_prior``."""
     return f"{'c' if around_mean else 't'}_{label}"
 
 
 def group_effect_variables(label: str) -> tuple[str, ...]:
-    """Every variable that holds a group's effects, in whichever parameterisation."""
+    """Every variable that holds a group's effects, in whichever parameterization."""
     return (r(label), z(label), eta(label), partial(label, False), partial(label, True))
 
 

@@ -4,7 +4,7 @@ only warnings are hglm's own (as lme4 warns: dropped rows, aliased columns, cons
 responses, non-converged or singular ML fits).  Never an internal PyTensor, JAX, formulae or
 NumPy error.
 
-The examples are derandomised (the same in every run, so CI cannot flake); ``KINDS`` lists
+The examples are derandomized (the same in every run, so CI cannot flake); ``KINDS`` lists
 every kind of malformed input tried.
 """
 

@@ -35,9 +35,10 @@ def test_every_template_runs(template, tmp_path):
                       "--no-figures")
     # 0: clean; 1: results written, but 150 draws are too few for the ESS the warnings ask for
     assert result.returncode in (0, 1), result.stderr[-2000:]
-    for name in ("summary.txt", "fixef.csv", "varcorr.csv", "ranef.csv", "posterior.nc",
-                 "run.json"):
+    for name in ("summary.txt", "model.txt", "fixef.csv", "varcorr.csv", "ranef.csv",
+                 "posterior.nc", "run.json"):
         assert (out / name).exists(), name
+    assert (out / "model.txt").read_text().startswith("# hglm model: ")
 
 
 @pytest.fixture(scope="module")

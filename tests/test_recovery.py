@@ -3,8 +3,8 @@
 Each data set is simulated once with a fixed seed; every population parameter's true value
 must lie inside its 95% posterior interval.  Each check can miss by chance (5% each), so
 the seed matters: seed 11 gave one miss (bernoulli intercept sd 0.8 against an interval of
-0.90-1.47, with a realised sample sd of 0.87), while seeds 1, 2 and 3 all covered it with
-intervals centred near 0.83, so that miss was chance, not bias.  Seed 1 is used.
+0.90-1.47, with a realized sample sd of 0.87), while seeds 1, 2 and 3 all covered it with
+intervals centered near 0.83, so that miss was chance, not bias.  Seed 1 is used.
 """
 
 import warnings

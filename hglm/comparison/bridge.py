@@ -4,7 +4,7 @@ The iterative scheme of the R package bridgesampling, ``method = "normal"``: pos
 are mapped to PyMC's unconstrained space; the first half of every chain fits a multivariate
 normal proposal, the second half enters the iteration with as many proposal draws.  With
 ``l1 = log q(theta_post) - log g(theta_post)`` and ``l2 = log q(theta_prop) - log g(theta_prop)``
-(``q`` the unnormalised posterior including the Jacobian, ``g`` the proposal),
+(``q`` the unnormalized posterior including the Jacobian, ``g`` the proposal),
 
     r <- mean(exp(l2) / (s1 exp(l2) + s2 r)) / mean(1 / (s1 exp(l1) + s2 r))
 
@@ -102,7 +102,7 @@ def bridge_sampler(model: pm.Model, idata, seed: int | None = None, tol: float =
     prop = proposal.rvs(size=len(post), random_state=rng).reshape(len(post), dim)
 
     logq = _logp_fn(model, layout)
-    q11, q21 = logq(post), logq(prop)          # unnormalised posterior at both sets
+    q11, q21 = logq(post), logq(prop)          # unnormalized posterior at both sets
     q12, q22 = proposal.logpdf(post), proposal.logpdf(prop)
     if not (np.all(np.isfinite(q11)) and np.all(np.isfinite(q12))):
         raise ValueError("the model's log density is not finite at some posterior draws")

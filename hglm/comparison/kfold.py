@@ -73,7 +73,7 @@ def kfold(fit, group: str, K: int = 10, seed: int | None = None,
     fold = np.array([fold_of_level[v] for v in labels])
     settings = {**fit.call, "draws": draws or fit.call["draws"]}
     del settings["seed"], settings["cores"]          # each fold's own seed, one core each
-    # the fit's own model (strategy and centring included), its priors fixed at the full data's
+    # the fit's own model (strategy and centering included), its priors fixed at the full data's
     spec = {"model": fit.spec.update(priors=_fixed_priors(fit.model)), "data": design.data,
             "build": type(fit.model).from_spec,      # the model's own constructor
             "settings": settings, "y": design.y, "trials": design.trials}

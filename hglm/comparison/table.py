@@ -266,9 +266,9 @@ def _agreement(table: pd.DataFrame, reference: str) -> str:
     tail = f" ({', '.join(undecided)} undecided)" if undecided else ""
     if len(decided) == 1:
         (criterion, pick), = decided.items()
-        return f"Only {criterion} separates them: it favours {pick}{tail}."
+        return f"Only {criterion} separates them: it favors {pick}{tail}."
     if len(picks) == 1:
         return f"{', '.join(decided)} agree on {picks.pop()}{tail}."
-    return ("The criteria disagree: " + "; ".join(f"{k} favours {v}" for k, v in decided.items())
+    return ("The criteria disagree: " + "; ".join(f"{k} favors {v}" for k, v in decided.items())
             + tail + ". They answer different questions (prediction, evidence under the priors, "
             "a test of the null), so read each with that in mind.")

@@ -140,7 +140,7 @@ def aliased_columns(X: np.ndarray) -> np.ndarray:
     basis, aliased = [], np.zeros(X.shape[1], dtype=bool)
     for j in range(X.shape[1]):
         v = X[:, j] / norms[j] if norms[j] > 0 else X[:, j]
-        for b in basis:      # twice: re-orthogonalisation keeps the test sharp
+        for b in basis:      # twice: re-orthogonalization keeps the test sharp
             v = v - b * (b @ v)
         for b in basis:
             v = v - b * (b @ v)

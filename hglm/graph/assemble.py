@@ -40,7 +40,7 @@ def build_model(design: Design, priors: PriorSet, strategy: str | Strategy = "au
     """Compile the design and priors into a PyMC model (lme4's ``mkLmerDevfun`` step).
 
     ``strategy`` decides how the random effects enter (:mod:`hglm.graph.strategies`);
-    ``centered`` forces the parameterisation of sampled effects (default: from the data).
+    ``centered`` forces the parameterization of sampled effects (default: from the data).
     """
     strategy = get_strategy(strategy, design, centered)
     with pm.Model(coords=_coords(design)) as model:
@@ -113,7 +113,7 @@ def _slopes(design: Design, entries: list[PriorEntry], cols: list[int], maker: _
 
 def _fixed_effects(design: Design, priors: PriorSet, maker: _PriorMaker,
                    aux: dict) -> FixedPart:
-    """Fixed part of the linear predictor; predictors centred around the intercept."""
+    """Fixed part of the linear predictor; predictors centered around the intercept."""
     X = design.X
     if not design.fixed_names:
         return FixedPart(np.zeros((design.n, 0)), None)
@@ -142,8 +142,8 @@ def _fixed_effects(design: Design, priors: PriorSet, maker: _PriorMaker,
     intercept = intercept_c - pt.dot(means, b)
     order = np.argsort([icol] + slopes)
     pm.Deterministic("beta", pt.concatenate([intercept[None], b])[order], dims="coef")
-    centred = np.column_stack([np.ones(design.n), X[:, slopes] - means])
-    return FixedPart(centred, pt.concatenate([intercept_c[None], b]))
+    centered = np.column_stack([np.ones(design.n), X[:, slopes] - means])
+    return FixedPart(centered, pt.concatenate([intercept_c[None], b]))
 
 
 def _block_params(block: GroupBlock, priors: PriorSet, maker: _PriorMaker) -> BlockParams:

@@ -77,7 +77,7 @@ class CholeskyCorrTransform(Transform):
 
 
 def lkj_log_normalizer(eta, n: int):
-    """log of LKJ's normalising constant c_n(eta) (Lewandowski, Kurowicka & Joe 2009)."""
+    """log of LKJ's normalizing constant c_n(eta) (Lewandowski, Kurowicka & Joe 2009)."""
     total = 0.0
     for k in range(1, n):
         b = eta + (n - k - 1) / 2.0

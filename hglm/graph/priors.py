@@ -5,12 +5,12 @@ Keys, most specific first (the most specific key that matches wins):
 =====================  ===========================================================
 ``"Days"``             one fixed-effect coefficient (design-column name, ``"period[2]"``)
 ``"fixed"``            every fixed-effect slope without its own key (not the intercept); or
-                       a shrinkage prior on all slopes, on standardised predictors:
+                       a shrinkage prior on all slopes, on standardized predictors:
                        ``Horseshoe()``, ``R2D2()``, ``Laplace(0, b)`` (``b`` may be a prior)
-``"Intercept"``        the intercept, on centred predictors (as brms and rstanarm)
+``"Intercept"``        the intercept, on centered predictors (as brms and rstanarm)
 ``"beta"``             one joint prior on the whole fixed-effect vector, intercept included,
                        in design-column order (e.g. ``MvNormal(mu, cov)``); predictors are
-                       then not centred
+                       then not centered
 ``"sd(Days|Subject)"`` one random-effect sd; ``"sd(Subject)"`` a block's sds; ``"sd"`` all
 ``"cor(Subject)"``     LKJ(eta) on a block's correlations; ``"cor"`` all blocks
 ``"cov(Subject)"``     InverseWishart(nu, S) on a block's whole covariance (instead of sd, cor)
@@ -22,7 +22,7 @@ Keys, most specific first (the most specific key that matches wins):
 Default priors, with s_y = sd(y) on the identity link and 1 on the others, and s_x the
 sample sd of a predictor column (1 for constant columns such as an intercept):
 
-* Intercept (centred predictors): Normal(mean(y), 2.5 s_y) on the identity link,
+* Intercept (centered predictors): Normal(mean(y), 2.5 s_y) on the identity link,
   Normal(link(mean response), 2.5) otherwise;
 * slopes: Normal(0, 2.5 s_y / s_x);
 * random-effect sds: HalfStudentT(3, s_y / s_x) on the identity link, HalfStudentT(3, 2.5 / s_x)
@@ -216,7 +216,7 @@ def _check_keys(design: Design, user: Mapping[str, Prior]) -> None:
         own = [k for k in user if k in design.fixed_names and k != "Intercept"]
         if own:
             raise ValueError(f"prior 'fixed' = {user['fixed']!r} shrinks all slopes jointly on "
-                             f"standardised predictors; drop the per-coefficient keys "
+                             f"standardized predictors; drop the per-coefficient keys "
                              f"{', '.join(map(repr, own))}")
     for label in (b.label for b in design.blocks):
         cov = names.cov_key(label)
@@ -231,7 +231,7 @@ def _check_keys(design: Design, user: Mapping[str, Prior]) -> None:
 
 
 def shrinks(prior: Prior) -> bool:
-    """Whether a ``"fixed"`` prior acts on all slopes jointly, on standardised predictors."""
+    """Whether a ``"fixed"`` prior acts on all slopes jointly, on standardized predictors."""
     from hglm.spec.priors import Laplace
 
     return prior.support == "shrinkage" or isinstance(prior, Laplace)

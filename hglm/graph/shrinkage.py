@@ -1,8 +1,8 @@
-"""Shrinkage priors on all fixed slopes, on standardised predictors (brms's horseshoe, R2D2).
+"""Shrinkage priors on all fixed slopes, on standardized predictors (brms's horseshoe, R2D2).
 
-Each returns the standardised slopes ``b_std`` and adds ``kappa_b``, the shrinkage factor of
+Each returns the standardized slopes ``b_std`` and adds ``kappa_b``, the shrinkage factor of
 each coefficient, ``kappa_j = 1 / (1 + N v_j / scale^2)`` with ``v_j`` its prior variance
-(Piironen & Vehtari 2017, eq. 2.4; standardised predictors have unit variance): 0 means left
+(Piironen & Vehtari 2017, eq. 2.4; standardized predictors have unit variance): 0 means left
 alone, 1 means shrunk to zero.  For the Laplace prior, whose scale is not per coefficient, it
 is not defined.
 """
@@ -15,11 +15,23 @@ import pytensor.tensor as pt
 
 from hglm.spec.priors import R2D2, Horseshoe, Laplace, Prior
 
-__all__ = ["shrinkage_slopes"]
+__all__ = ["shrinkage_slopes", "NOTES"]
+
+#: what each variable of a shrinkage prior is (``Model.describe()``)
+NOTES = {
+    "b_std": "the slopes on standardized predictors (Laplace prior)",
+    "z_b": "standard-normal offsets of the standardized slopes (non-centered)",
+    "tau_b": "the horseshoe's global scale, HalfCauchy(par_ratio / sqrt(N))",
+    "lambda_b": "the horseshoe's local scale of each slope",
+    "c2_b": "the horseshoe's slab variance (regularizes the largest slopes)",
+    "R2_b": "R2D2's proportion of explained variance",
+    "phi_b": "R2D2's split of the explained variance among the slopes",
+    "kappa_b": "each slope's shrinkage factor (0 none, 1 all the way to zero)",
+}
 
 
 def shrinkage_slopes(prior: Prior, values: dict, k: int, n: int, scale, dims: str):
-    """``b_std`` (k standardised slopes) under ``prior``; ``scale`` is sigma or 1."""
+    """``b_std`` (k standardized slopes) under ``prior``; ``scale`` is sigma or 1."""
     if isinstance(prior, Laplace):
         return pm.Laplace("b_std", mu=values["mu"], b=values["b"] * scale, dims=dims)
     z = pm.Normal("z_b", 0.0, 1.0, dims=dims)

@@ -1,8 +1,8 @@
-"""``fit_ml``: maximise the marginal likelihood (lme4's ``lmer``/``glmer``).
+"""``fit_ml``: maximize the marginal likelihood (lme4's ``lmer``/``glmer``).
 
 The pipeline: the design in internal coordinates (:mod:`hglm.ml.scaling`) -> the Laplace
 objective (:mod:`hglm.ml.objective`) -> L-BFGS-B and Newton polishing with a convergence
-check (:mod:`hglm.ml.optimise`) -> estimates mapped back to the user's scale, with lme4's
+check (:mod:`hglm.ml.optimize`) -> estimates mapped back to the user's scale, with lme4's
 messages for fits that did not converge or lie on the boundary.
 """
 
@@ -16,13 +16,13 @@ import pandas as pd
 
 from hglm.design.matrices import Design
 from hglm.ml.objective import LaplaceObjective, ParamLayout
-from hglm.ml.optimise import Optimum, maximise
+from hglm.ml.optimize import Optimum, maximize
 from hglm.ml.scaling import Scaling, internal
 from hglm.notices import ConvergenceWarning, SingularFitWarning
 
 __all__ = ["MLFit", "fit_ml", "SINGULAR_TOL"]
 
-#: a relative covariance factor's diagonal element below this (internal, standardised
+#: a relative covariance factor's diagonal element below this (internal, standardized
 #: scale) is a variance at zero, or a correlation at +-1 when the row is not all zero:
 #: lme4's ``isSingular(tol = 1e-4)``
 SINGULAR_TOL = 1e-4
@@ -108,7 +108,7 @@ def fit_ml(design: Design, reml: bool = False) -> MLFit:
     The optimum is found in internal coordinates (orthonormal fixed-effect columns,
     unit-scale group-effect columns and response), so predictors on any scale fit alike,
     and polished by Newton steps until every free gradient is below
-    :data:`hglm.ml.optimise.GRAD_TOL`; ``converged`` says whether that check passed, and
+    :data:`hglm.ml.optimize.GRAD_TOL`; ``converged`` says whether that check passed, and
     ``messages`` carry lme4's wording for fits that did not converge or are singular.
     Each relative covariance factor's diagonal is bounded at zero, as lme4 bounds it, so a
     variance can be estimated as exactly zero.
@@ -117,7 +117,7 @@ def fit_ml(design: Design, reml: bool = False) -> MLFit:
     objective = LaplaceObjective(inner, reml)
     lay = objective.layout
     with np.errstate(all="ignore"):
-        optimum = maximise(objective, _start(inner, lay))
+        optimum = maximize(objective, _start(inner, lay))
     singular = _singular(design, lay, optimum.phi)
     if _saturated(inner, lay, optimum):
         optimum.converged = False
@@ -139,7 +139,7 @@ def fit_ml(design: Design, reml: bool = False) -> MLFit:
 
 
 #: a fitted mean this close to the edge of its range is "numerically 0 or 1" (R's glm.fit
-#: uses 10 machine epsilons; a little wider here, since the optimiser stops where the
+#: uses 10 machine epsilons; a little wider here, since the optimizer stops where the
 #: log-likelihood stops changing, well before the mean reaches the edge exactly)
 SATURATION = 1e-8
 

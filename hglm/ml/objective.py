@@ -1,6 +1,6 @@
 """The Laplace-approximated marginal log-likelihood as a PyTensor graph (exact for gaussian).
 
-Parametrisation as in lme4: each block's group effects are ``b = s * u @ Lambda'`` with
+Parametrization as in lme4: each block's group effects are ``b = s * u @ Lambda'`` with
 spherical ``u ~ Normal(0, I)``, ``Lambda`` lower triangular with non-negative diagonal
 (``theta`` holds its elements) and ``s = sigma`` for gaussian models (``Lambda`` is then the
 *relative* covariance factor) or 1 otherwise.  For fixed outer parameters ``phi``
@@ -14,7 +14,7 @@ with ``H = -d^2 G / dw^2``, ``G = loglik - |u|^2 / 2``.  It is exact for gaussia
 REML integrates ``beta`` out under a flat prior the same way.
 
 The log density is the family's link-scale form (:meth:`hglm.Family.log_density`), finite
-for every finite linear predictor, so no trial point of the optimiser can make it fail.
+for every finite linear predictor, so no trial point of the optimizer can make it fail.
 ``H`` is assembled by scatter-adding each row's ``q x q`` outer products at its levels'
 positions (work linear in the rows; a dense ``N x levels`` matrix is never formed).  Every
 derivative comes from PyTensor; the outer gradient follows from the implicit function
@@ -24,7 +24,7 @@ The data enter the compiled functions as arguments, not constants, so PyTensor's
 never fold large arrays (which took seconds) and models of the same structure (family, link,
 fixed-effect count, block shapes) share one compiled program in this process
 (:data:`_PROGRAMS`).  The functions run on PyTensor's Python linker after its quick
-(``fast_compile``) rewrites: every node is one vectorised NumPy/SciPy call, there is nothing
+(``fast_compile``) rewrites: every node is one vectorized NumPy/SciPy call, there is nothing
 for a C compiler to build, so a first fit on a fresh machine costs seconds rather than a
 minute of gcc (sleepstudy 5 s against 43 s with the C backend, hsb82 6 s against 20 s; once
 PyTensor's C cache is warm the C backend is 1-3 s faster per fit).
@@ -266,7 +266,7 @@ class LaplaceObjective:
 
     # -- numerics ---------------------------------------------------------------------------
     def mode(self, phi: np.ndarray, w0: np.ndarray, tol: float = 1e-10) -> np.ndarray:
-        """Maximise G over w by damped Newton steps (one step is exact for gaussian).
+        """Maximize G over w by damped Newton steps (one step is exact for gaussian).
 
         ``G`` is concave for the canonical links; where it is not (the gaussian log link,
         far from the mode), a Levenberg-Marquardt ridge keeps each step an ascent step."""

@@ -1,16 +1,16 @@
 """Internal coordinates for maximum likelihood, and the way back to the user's.
 
-The optimiser works on a copy of the design in which
+The optimizer works on a copy of the design in which
 
 * the fixed-effect columns are orthonormal (scaled to unit RMS, then QR), so an unscaled
   quadratic term (``age + age2``, columns a thousand-fold apart and correlated 0.99) is as
   easy as a designed experiment: ``beta = c * T @ gamma``;
-* each group-effect column has unit RMS (scaling only, never centring, so a diagonal block
+* each group-effect column has unit RMS (scaling only, never centering, so a diagonal block
   ``(x || g)`` stays diagonal): ``Lambda = D^-1 Lambda'``;
 * a gaussian response is divided by its RMS ``s`` (the log link takes ``-log s`` into the
   offset instead): sigma, and on the identity link the coefficients, scale with it.
 
-Every map is an exact reparametrisation, so the maximised likelihood is the user's; only
+Every map is an exact reparametrization, so the maximized likelihood is the user's; only
 the constant Jacobian terms are added back (:meth:`Scaling.loglik`).
 """
 
@@ -49,7 +49,7 @@ class Scaling:
 
     def loglik(self, value: float, n: int, reml: bool) -> float:
         """The internal log-likelihood on the user's scale (Jacobians of y, and of beta for
-        REML, which integrates beta out and so depends on its parametrisation as lme4's
+        REML, which integrates beta out and so depends on its parametrization as lme4's
         REML criterion does)."""
         out = value - n * np.log(self.y_scale)
         if reml:

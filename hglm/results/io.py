@@ -1,7 +1,7 @@
 """Saving and loading fits: a folder of plain files, written atomically, read without pickle.
 
 ``model.json`` holds the model's spec (:class:`hglm.ModelSpec`: formula, family, link, user
-priors as strings, strategy, centring), the arguments of ``fit``, sampler settings and
+priors as strings, strategy, centering), the arguments of ``fit``, sampler settings and
 package versions; ``data.parquet`` the rows and columns the formula reads; ``idata.nc`` the
 InferenceData.  Loading rebuilds the model from these, so defaults are re-derived exactly.
 """

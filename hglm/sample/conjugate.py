@@ -30,7 +30,7 @@ __all__ = ["ConjugateProblem", "conjugate_problem"]
 class ConjugateProblem:
     """Arrays and prior constants of one semi-conjugate model (see the module docstring).
 
-    The group coefficients are sampled centred, ``c_j = A beta + b_j``: ``A`` (q x p) picks
+    The group coefficients are sampled centered, ``c_j = A beta + b_j``: ``A`` (q x p) picks
     each term's fixed-effect counterpart (a zero row where a term has none), and ``Xf`` is
     ``X`` with those absorbed columns zeroed, so ``eta = offset + Xf beta + Z c_j``.
     """
@@ -135,8 +135,10 @@ def check_priors(design: Design, priors: PriorSet, block: GroupBlock):
         if not isinstance(prior, cls) or not prior.is_constant():
             raise ValueError(
                 f"sampler='gibbs' needs the semi-conjugate priors {_needed(want)}; prior "
-                f"{key!r} is {'not set' if prior is None else repr(prior)}. "
-                f"hglm.sample.conjugate.semiconjugate_priors(model) gives data-scaled ones")
+                f"{key!r} is {'not set' if prior is None else repr(prior)}. Set them with "
+                f"constant arguments, e.g. priors={{'beta': hglm.MvNormal(mu, cov), "
+                f"'cov({block.label})': hglm.InverseWishart(nu, S), 'sigma2': "
+                f"hglm.InverseGamma(a, b)}}, or use sampler='nuts'")
         found[kind] = prior
     return found["beta"], found["cov"], found.get("sigma2")
 

@@ -2,7 +2,7 @@
 
 A second sampler, sharing nothing with NUTS but the model's declaration, so the two can check
 each other (``tests/sample/test_gibbs.py``).  For the semi-conjugate model of
-:mod:`hglm.sample.conjugate` the group coefficients are sampled centred, ``c_j = A beta + b_j``,
+:mod:`hglm.sample.conjugate` the group coefficients are sampled centered, ``c_j = A beta + b_j``,
 and one sweep draws, for all chains and all groups at once (no Python loop over groups):
 
 * ``c_j | ... ~ MVN(V_j (Sigma^-1 A beta + Z_j' r_j / sigma^2), V_j)``,

@@ -1,11 +1,13 @@
 """NUTS on JAX without PyMC's per-chain overheads.
 
-``pm.sample(nuts_sampler="numpyro")`` runs numpyro's initialisation op by op, falls back to
+``pm.sample(nuts_sampler="numpyro")`` runs numpyro's initialization op by op, falls back to
 sequential chains when there are fewer XLA devices than chains, and compiles one XLA program
 per deterministic; on sleepstudy that is ~6 s of a 7 s fit.  Here the whole of a chunk of
 iterations (warm-up or sampling, all chains) is one jitted program: chains are spread over
-the devices (``pmap``) and vectorised within a device (``vmap``), so 4 chains use both cores
-of a 2-core machine; the constrained values and deterministics are one more program.  Both
+XLA's CPU devices (``pmap``; :func:`configure_jax` asks for one device per chain, threads,
+so 4 chains share both cores of a 2-core machine), vectorized with ``vmap`` only where
+chains outnumber devices (batching NUTS's while loops traced 3 s slower); the constrained
+values and deterministics are one more program.  Both
 land in JAX's persistent compilation cache (:func:`configure_jax`), so refitting a model of
 the same structure skips XLA's compile.  The data enter those programs as arguments, not
 constants (:func:`_lift`), so within one process a model of the same structure with other
@@ -30,7 +32,7 @@ __all__ = ["configure_jax", "sample_jax"]
 #: adaptation lives in the carried state, so chunking changes nothing in the draws
 CHUNKS = 10
 #: XLA CPU devices asked for at least: one per chain for the usual 4 chains, even on 2 cores
-#: (each device is a thread; vectorising chains within a device is slower to trace)
+#: (each device is a thread; vectorizing chains within a device is slower to trace)
 DEVICES = 4
 
 

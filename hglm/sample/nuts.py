@@ -24,7 +24,7 @@ SAMPLERS = {"pymc": "pymc", "nutpie": "nutpie", "numpyro": "numpyro", "blackjax"
 AUTO_ORDER = ("numpyro", "pymc")
 
 #: free parameters up to which ``mass_matrix="auto"`` adapts a dense mass matrix: on the small
-#: posteriors left after marginalising (sleepstudy: 7) it doubles the effective draws.  Not
+#: posteriors left after marginalizing (sleepstudy: 7) it doubles the effective draws.  Not
 #: more: numpyro (like Stan) estimates it from a first slow window of 25 warm-up draws, which
 #: is rank-deficient beyond ~12 dimensions; at 25 (a poisson GLMM with 10 groups of random
 #: slopes) 5 of 200 SBC fits left a chain stuck with its step size collapsed to ~1e-34

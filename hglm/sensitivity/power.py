@@ -3,7 +3,7 @@
 arviz-stats' ``psense_summary`` does the method; what hglm must get right is its input, the
 ``log_prior`` group: the log densities of the priors a user can set (fixed effects, sds,
 correlations, sigma, dispersion, hyperpriors) and *not* the standard-normal offsets ``z`` of
-the non-centred random effects, which belong to the hierarchy's likelihood (as brms's
+the non-centered random effects, which belong to the hierarchy's likelihood (as brms's
 ``lprior`` treats them).  Densities are on the parameters' own (constrained) scale.
 """
 
@@ -29,7 +29,7 @@ COMPONENTS = {
 
 
 def prior_variables(model) -> list:
-    """The free variables whose priors a user sets: not the group effects (z or centred r)."""
+    """The free variables whose priors a user sets: not the group effects (z or centered r)."""
     offsets = {v for b in model.design.blocks for v in names.group_effect_variables(b.label)}
     offsets.add("z_b")  # a shrinkage prior's standard-normal offsets, like the groups' z
     return [rv for rv in model.pymc_model.free_RVs if rv.name not in offsets]

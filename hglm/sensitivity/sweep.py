@@ -95,7 +95,7 @@ def prior_sweep(model, variants: dict, draws: int = 1000, tune: int = 1000, chai
             model.update(priors={**model.spec.prior_dict, **(priors or {})})
         except ValueError as err:
             raise ValueError(f"prior variant {name!r}: {err}") from None
-    # the model's own spec (strategy and centring included); only the priors vary
+    # the model's own spec (strategy and centering included); only the priors vary
     spec = {"model": model.spec, "data": model.data, "build": type(model).from_spec,
             "settings": {"draws": draws, "tune": tune, "chains": chains, "sampler": sampler,
                          "target_accept": target_accept}}

@@ -26,9 +26,9 @@ _DOT = re.compile(r"(?<![\w.])\.(?![\w.])")
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Formula, family, link, priors, strategy and centring of a model.
+    """Formula, family, link, priors, strategy and centering of a model.
 
-    Build one with :meth:`of` (which checks and normalises its arguments) or take it from a
+    Build one with :meth:`of` (which checks and normalizes its arguments) or take it from a
     model (``m.spec``) or a fit (``fit.spec``); :meth:`update` gives a changed copy.
     """
 
@@ -57,7 +57,7 @@ class ModelSpec:
                              "{'sd': 'HalfNormal(10)'}")
         forms = tuple((str(key), repr(as_prior(value, key)))
                       for key, value in (priors or {}).items())
-        return cls(formula, fam.name, fam.link, forms, strategy, _centring(centered))
+        return cls(formula, fam.name, fam.link, forms, strategy, _centering(centered))
 
     @property
     def family_object(self) -> Family:
@@ -104,7 +104,7 @@ class ModelSpec:
                       values.get("strategy", "auto"), values.get("centered"))
 
 
-def _centring(centered: bool | Mapping[str, bool] | None):
+def _centering(centered: bool | Mapping[str, bool] | None):
     if centered is None or isinstance(centered, bool):
         return centered
     if isinstance(centered, Mapping):

@@ -160,7 +160,7 @@ class Cauchy(Prior):
 
 class Laplace(Prior):
     """Laplace(mu, b): the Bayesian lasso prior; under the key ``"fixed"`` it applies to the
-    standardised slopes, and ``b`` may have a hyperprior (shared by all slopes)."""
+    standardized slopes, and ``b`` may have a hyperprior (shared by all slopes)."""
     params = ("mu", "b")
     positive = ("b",)
     defaults = {"mu": 0.0}
@@ -232,7 +232,7 @@ class LogNormal(Prior):
 
 # --- structured priors --------------------------------------------------------------------------
 class LKJ(Prior):
-    """LKJ(eta) on a correlation matrix; eta = 1 is uniform, larger eta favours zero correlation."""
+    """LKJ(eta) on a correlation matrix; eta = 1 is uniform, larger eta favors zero correlation."""
     params = ("eta",)
     positive = ("eta",)
     defaults = {"eta": 1.0}
@@ -288,8 +288,8 @@ class InverseWishart(Prior):
 
 # --- shrinkage priors on all fixed slopes (key "fixed" or "beta") ---------------------------
 class Horseshoe(Prior):
-    """The regularised horseshoe (Piironen & Vehtari 2017) on all fixed slopes, as brms's
-    ``horseshoe()``: ``b_j = z_j tau lambda~_j`` on standardised predictors, local scales
+    """The regularized horseshoe (Piironen & Vehtari 2017) on all fixed slopes, as brms's
+    ``horseshoe()``: ``b_j = z_j tau lambda~_j`` on standardized predictors, local scales
     ``lambda_j ~ HalfCauchy(1)``, global ``tau ~ HalfCauchy(tau0)`` with
     ``tau0 = par_ratio / sqrt(N)`` (times sigma for gaussian models; 1 when ``par_ratio`` is
     None), and a slab ``c^2 ~ InverseGamma(df_slab / 2, df_slab scale_slab^2 / 2)`` that
@@ -315,7 +315,7 @@ class Horseshoe(Prior):
 class R2D2(Prior):
     """The R2-D2 prior (Zhang et al. 2022) on all fixed slopes, as brms's ``R2D2()``: the
     proportion of variance explained ``R2 ~ Beta(mean_R2 prec_R2, (1 - mean_R2) prec_R2)``,
-    split among the standardised coefficients by ``phi ~ Dirichlet(cons_D2)``:
+    split among the standardized coefficients by ``phi ~ Dirichlet(cons_D2)``:
     ``b_j ~ Normal(0, sigma sqrt(phi_j R2 / (1 - R2)))`` (sigma = 1 for non-gaussian models).
     """
     params = ("mean_R2", "prec_R2", "cons_D2")

@@ -155,7 +155,7 @@ def _fit_one(model, sim: int, y: np.ndarray, truth: dict, settings: dict, seed: 
     rows = []
     for name, true in truth.items():
         rank = int(np.sum(draws[name][keep] < true))
-        # randomised fractional rank: exactly uniform on (0, 1) for a calibrated model
+        # randomized fractional rank: exactly uniform on (0, 1) for a calibrated model
         u = (rank + rng.uniform()) / (n_draws + 1)
         rows.append({"sim": sim, "parameter": name, "true": float(true), "rank": rank,
                      "n_draws": n_draws, "u": u})

@@ -37,7 +37,7 @@ def test_agrees_with_smc_on_a_small_glmm():
     x = rng.normal(size=48)
     y = rng.poisson(np.exp(0.5 + 0.3 * x + rng.normal(0, 0.5, 6)[g]))
     df = pd.DataFrame({"y": y, "x": x, "g": [f"g{i}" for i in g]})
-    # non-centred: the geometry this agreement was established on (centred SMC differs by
+    # non-centered: the geometry this agreement was established on (centered SMC differs by
     # ~0.1, see the session note)
     m = hglm.Model("y ~ x + (1 | g)", df, "poisson", priors={"sd": "HalfNormal(1)"},
                    centered=False)

@@ -118,7 +118,7 @@ def test_too_few_draws_for_bayes_factors_is_a_note_not_a_crash():
     from tests.conftest import toy_frame
 
     df = toy_frame()
-    # 3 draws per half-chain, fewer than the 4 parameters of the marginalised model
+    # 3 draws per half-chain, fewer than the 4 parameters of the marginalized model
     fits = [_fit(f, df, draws=6, tune=100, chains=1) for f in ("y ~ x + (1 | g)", "y ~ x")]
     c = hglm.compare(*fits)
     assert c.table.log_bf.isna().all()

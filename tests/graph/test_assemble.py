@@ -14,7 +14,7 @@ def _free(model):
 
 
 def _model(formula, df=None, family="gaussian", priors=None):
-    """The sampled, non-centred structure (the graph tests' subject); strategies have theirs."""
+    """The sampled, non-centered structure (the graph tests' subject); strategies have theirs."""
     return hglm.Model(formula, toy_frame() if df is None else df, family, priors=priors,
                       strategy="indexed", centered=False).pymc_model
 
@@ -68,7 +68,7 @@ def test_fixed_structures():
     assert _free(m)["b"] == (5,)
 
 
-def test_beta_is_the_uncentred_coefficient_vector():
+def test_beta_is_the_uncentered_coefficient_vector():
     df = toy_frame()
     m = _model("y ~ x + z + (1 | g)", df)
     f = m.compile_fn(m.replace_rvs_by_values([m["beta"]])[0], inputs=m.value_vars,

@@ -7,7 +7,7 @@ from scipy import integrate, stats
 from hglm.graph.distributions import inverse_wishart_cholesky, lkj_cholesky_corr, lkj_log_normalizer
 
 
-def test_lkj_normaliser_matches_integrals():
+def test_lkj_normalizer_matches_integrals():
     for eta in (0.5, 1.0, 2.0, 5.0):
         c = integrate.quad(lambda r, eta=eta: (1 - r * r) ** (eta - 1), -1, 1)[0]
         assert np.isclose(lkj_log_normalizer(pt.constant(eta), 2).eval(), np.log(c), rtol=1e-6)

@@ -64,7 +64,7 @@ def test_marginal_density_is_the_dense_multivariate_normal(formula):
 def test_marginal_with_a_crossed_factor_conditions_on_the_sampled_one():
     df = toy_frame(n_groups=6, per_group=6)
     m = hglm.Model("y ~ x + (1 | g) + (1 | h)", df, strategy="marginal", centered=False)
-    assert m.parameterization == {"strategy": "marginal", "g": "marginalised", "h": "non-centred"}
+    assert m.parameterization == {"strategy": "marginal", "g": "marginalized", "h": "non-centered"}
     model = m.pymc_model
     point, values = _point_values(model, seed=3)
     d = m.design
@@ -111,34 +111,34 @@ def test_strategy_refuses_a_family_it_cannot_fit():
         hglm.Model("y ~ x + (1 | g)", toy_frame(), strategy="fast")
 
 
-def test_auto_picks_marginal_for_gaussian_and_centring_follows_the_data(sleepstudy):
+def test_auto_picks_marginal_for_gaussian_and_centering_follows_the_data(sleepstudy):
     assert hglm.Model("Reaction ~ Days + (Days | Subject)", sleepstudy).parameterization == {
-        "strategy": "marginal", "Subject": "marginalised"}
-    # 10 rows per subject inform each subject's effects: partially centred, level by level
+        "strategy": "marginal", "Subject": "marginalized"}
+    # 10 rows per subject inform each subject's effects: partially centered, level by level
     # and term by term, when sampled and uncorrelated
     m = hglm.Model("Reaction ~ Days + (Days || Subject)", sleepstudy, strategy="indexed")
-    assert m.parameterization["Subject"] == "partially centred"
+    assert m.parameterization["Subject"] == "partially centered"
     assert "t_Subject" in {v.name for v in m.pymc_model.free_RVs}
     weights = m._strategy.weights(m.design, m.design.blocks[0])
     assert weights.shape == (18, 2) and 0.3 < np.median(weights) < 1
-    # a random intercept alone is centred hierarchically, on the fixed intercept
+    # a random intercept alone is centered hierarchically, on the fixed intercept
     m = hglm.Model("Reaction ~ Days + (1 | Subject)", sleepstudy, strategy="indexed")
-    assert m.parameterization["Subject"] == "hierarchically centred"
+    assert m.parameterization["Subject"] == "hierarchically centered"
     assert {"eta_Subject"} <= {v.name for v in m.pymc_model.free_RVs}
     # an informed correlated block whose terms are fixed effects: each subject's
-    # coefficients are sampled around the fixed effects; one that is not stays non-centred
+    # coefficients are sampled around the fixed effects; one that is not stays non-centered
     m = hglm.Model("Reaction ~ Days + (Days | Subject)", sleepstudy, strategy="indexed")
-    assert m.parameterization["Subject"] == "hierarchically centred"
+    assert m.parameterization["Subject"] == "hierarchically centered"
     assert "c_Subject" in {v.name for v in m.pymc_model.free_RVs}
     m = hglm.Model("Reaction ~ 1 + (Days | Subject)", sleepstudy, strategy="indexed")
-    assert m.parameterization["Subject"] == "non-centred"
-    # broods nested in locations: plain centring would split a weakly identified total, so
-    # both tiers are centred hierarchically, broods on their year and location, locations on
+    assert m.parameterization["Subject"] == "non-centered"
+    # broods nested in locations: plain centering would split a weakly identified total, so
+    # both tiers are centered hierarchically, broods on their year and location, locations on
     # the intercept and altitude; the nesting raises the default target_accept
     grouse = hglm.Model("TICKS ~ YEAR + scale(HEIGHT) + (1 | BROOD) + (1 | LOCATION)",
                         hglm.datasets.load("grouseticks"), "poisson")
-    assert grouse.parameterization == {"strategy": "indexed", "BROOD": "hierarchically centred",
-                                       "LOCATION": "hierarchically centred"}
+    assert grouse.parameterization == {"strategy": "indexed", "BROOD": "hierarchically centered",
+                                       "LOCATION": "hierarchically centered"}
     assert grouse.default_target_accept == 0.95
     strategy = grouse._strategy
     p = strategy.plan(grouse.design, grouse.design.X, grouse.design.blocks[0],
@@ -151,11 +151,11 @@ def test_auto_picks_marginal_for_gaussian_and_centring_follows_the_data(sleepstu
     brood_w, location_w = strategy._weights(grouse.design, p)
     assert np.median(brood_w) > 0.6 and np.median(location_w) < 0.3
     assert hglm.Model("Reaction ~ Days + (Days | Subject)", sleepstudy).default_target_accept == 0.9
-    # two small counts per level say little about each level: non-centred
+    # two small counts per level say little about each level: non-centered
     df = toy_frame(n_groups=15, per_group=2)
     df["count"] = np.random.default_rng(0).poisson(0.3, size=30)
     assert hglm.Model("count ~ 1 + (1 | g)", df, "poisson").parameterization == {
-        "strategy": "indexed", "g": "non-centred"}
+        "strategy": "indexed", "g": "non-centered"}
 
 
 def _agree(a, b, names, n_mcse=4.0):
@@ -199,7 +199,7 @@ def _nested_counts(seed=0):
     (lambda s: hglm.Model("y ~ x + year + (1 | brood) + (1 | loc)", _nested_counts(),
                           family="poisson"),
      ({"strategy": "indexed"}, {"strategy": "indexed", "centered": False})),
-], ids=["gaussian-marginal", "bernoulli-collapsed", "binomial-centred",
+], ids=["gaussian-marginal", "bernoulli-collapsed", "binomial-centered",
          "gaussian-hierarchical-corr",
         "poisson-hierarchical"])
 def test_strategies_give_the_same_posterior(make, variants, sleepstudy):
@@ -215,7 +215,7 @@ def test_strategies_give_the_same_posterior(make, variants, sleepstudy):
     assert _agree(*fits, names) == []
 
 
-def test_centred_correlated_density_is_the_multivariate_normal():
+def test_centered_correlated_density_is_the_multivariate_normal():
     m = hglm.Model("y ~ x + (1 + x + z | g)", toy_frame(), strategy="indexed", centered=True)
     model = m.pymc_model
     point, values = _point_values(model, seed=3)
@@ -232,7 +232,7 @@ def test_centred_correlated_density_is_the_multivariate_normal():
 
 
 @pytest.mark.parametrize("with_mean", [False, True])
-def test_partially_centred_effects_have_the_multivariate_normal_distribution(with_mean):
+def test_partially_centered_effects_have_the_multivariate_normal_distribution(with_mean):
     """Any weights give the same distribution of the effects: the density of the sampled
     variable, carried back through the map's Jacobian, is MvNormal(mean, Sigma) of the
     coefficients (checked against scipy at random points and weights)."""
@@ -240,7 +240,7 @@ def test_partially_centred_effects_have_the_multivariate_normal_distribution(wit
     import pytensor.tensor as pt
 
     from hglm.graph.strategies.base import BlockParams
-    from hglm.graph.strategies.indexed import partially_centred
+    from hglm.graph.strategies.indexed import partially_centered
 
     design = hglm.make_design("y ~ x + (1 + x + z | g)", toy_frame())
     block = design.blocks[0]
@@ -253,7 +253,7 @@ def test_partially_centred_effects_have_the_multivariate_normal_distribution(wit
     L = np.linalg.cholesky(corr)
     mean = np.array([0.5, -1.0, 2.0]) if with_mean else None
     with pm.Model(coords={"g": block.levels, "g__term": block.terms}) as model:
-        coef = partially_centred(BlockParams(block, pt.as_tensor(sd), pt.as_tensor(L)),
+        coef = partially_centered(BlockParams(block, pt.as_tensor(sd), pt.as_tensor(L)),
                                  ("g", "g__term"), weight,
                                  mean=None if mean is None else pt.as_tensor(mean))
     name = "c_g" if with_mean else "t_g"
@@ -261,7 +261,7 @@ def test_partially_centred_effects_have_the_multivariate_normal_distribution(wit
     fn = model.compile_fn([model[f"{name}_prior"], coef], inputs=[model[name]],
                           on_unused_input="ignore", mode=PYTHON)
     log_t, values = fn({name: tilde})
-    # r_k = m_k + s_k^(1-w) (t_k - w c_k), terms most-centred first: a triangular map with
+    # r_k = m_k + s_k^(1-w) (t_k - w c_k), terms most-centered first: a triangular map with
     # d r_k / d t_k = s_k^(1-w), s_k = sd_k times the permuted Cholesky factor's diagonal
     order = np.argsort(-np.median(weight, axis=0), kind="stable")
     s = sd[order] * np.diag(np.linalg.cholesky(corr[np.ix_(order, order)]))
@@ -272,7 +272,7 @@ def test_partially_centred_effects_have_the_multivariate_normal_distribution(wit
 
 
 @pytest.mark.parametrize("formula, family", [
-    ("count ~ x + (x | g)", "poisson"),                # hierarchically centred, correlated
+    ("count ~ x + (x | g)", "poisson"),                # hierarchically centered, correlated
     ("count ~ x + (1 | g) + (1 | h)", "poisson"),      # a crossed factor still gathered
     ("success ~ x + (1 | g)", "bernoulli"),
 ])

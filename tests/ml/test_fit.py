@@ -106,7 +106,7 @@ def test_hsb82_random_intercept_and_slope(data):
 
 
 def _no_group_effect(seed=0) -> pd.DataFrame:
-    """Predictor and noise centred within each group: the group means of y are equal, so
+    """Predictor and noise centered within each group: the group means of y are equal, so
     the maximum-likelihood group variance is exactly zero."""
     rng = np.random.default_rng(seed)
     g = np.repeat(np.arange(10), 20)

@@ -1,9 +1,9 @@
 """fit_ml on unscaled predictors: every family and link, predictors on scales 1, 100 and
-10,000 with a quadratic term, fits and reaches the optimum of the standardised fit.
+10,000 with a quadratic term, fits and reaches the optimum of the standardized fit.
 
 The model is the same whatever the predictor's scale (``x`` and ``x**2`` span the space of
-``z`` and ``z**2`` for a standardised ``z``), so the maximised log-likelihood and the
-group sd must agree; 1e-6 in logLik is the optimiser's tolerance (GRAD_TOL), not a fudge.
+``z`` and ``z**2`` for a standardized ``z``), so the maximized log-likelihood and the
+group sd must agree; 1e-6 in logLik is the optimizer's tolerance (GRAD_TOL), not a fudge.
 """
 
 import warnings
@@ -50,7 +50,7 @@ def _fit(formula: str, data: pd.DataFrame, family: str, link: str):
 
 
 @pytest.mark.parametrize("family,link", CASES)
-def test_unscaled_quadratic_reaches_the_standardised_optimum(family, link):
+def test_unscaled_quadratic_reaches_the_standardized_optimum(family, link):
     data = simulate(family, link)
     reference = _fit("z + I(z**2)", data, family, link)
     assert reference.converged

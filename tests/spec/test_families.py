@@ -39,7 +39,7 @@ CASES = [(name, link) for name, info in FAMILIES.items()
 
 @pytest.mark.parametrize("name, link", CASES)
 def test_link_scale_log_density_matches_scipy_and_stays_finite(name, link):
-    """Family.log_density (what fit_ml optimises) against scipy's log densities, and finite
+    """Family.log_density (what fit_ml optimizes) against scipy's log densities, and finite
     with finite gradients on linear predictors far into the tails."""
     import pytensor
     import pytensor.tensor as pt

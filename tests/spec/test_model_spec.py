@@ -15,7 +15,7 @@ def sleep():
     return hglm.datasets.load("sleepstudy")
 
 
-def test_spec_normalises_and_round_trips_through_json():
+def test_spec_normalizes_and_round_trips_through_json():
     spec = ModelSpec.of("y ~ x + (1 | g)", hglm.Family("binomial", "probit"),
                         priors={"sd": hglm.HalfNormal(2), "b": "Normal(0, 1)"},
                         strategy="indexed", centered={"g": True})
@@ -31,8 +31,8 @@ def test_bad_arguments_fail_in_the_spec():
         ModelSpec.of("y ~ x", priors={"sd": "Normal(0"})
     with pytest.raises(ValueError, match="no link 'logit'"):
         ModelSpec.of("y ~ x", "gaussian", link="logit")
-    with pytest.raises(ValueError, match="update\\(\\) got colour"):
-        ModelSpec.of("y ~ x").update(colour="red")
+    with pytest.raises(ValueError, match="update\\(\\) got color"):
+        ModelSpec.of("y ~ x").update(color="red")
     with pytest.raises(ValueError, match="centered must be"):
         ModelSpec.of("y ~ x", centered="yes")
 
@@ -83,7 +83,7 @@ def _first_refit_spec(monkeypatch):
     return seen
 
 
-def test_kfold_and_sweep_refits_keep_strategy_and_centring(sleep, monkeypatch):
+def test_kfold_and_sweep_refits_keep_strategy_and_centering(sleep, monkeypatch):
     m = hglm.Model("Reaction ~ Days + (1 | Subject)", sleep, strategy="indexed", centered=True)
     with pytest.warns(hglm.SamplingWarning):     # a short fit: only its spec matters
         fit = m.fit(draws=20, tune=20, chains=1, seed=1, progressbar=False)

@@ -1,5 +1,5 @@
 """Student-t, end to end: the family added through its definition alone
-(hglm/spec/families/definitions.py) fits, summarises, predicts, gives LOO and sensitivity,
+(hglm/spec/families/definitions.py) fits, summarizes, predicts, gives LOO and sensitivity,
 saves and reloads.  Its densities are checked against scipy in test_families.py, its maximum
 likelihood against statsmodels' t-errors model in tests/ml/test_glm.py, its calibration by
 the reduced SBC in tests/validation/test_sbc.py."""
@@ -29,7 +29,7 @@ def fit():
     return m.fit(draws=500, tune=500, chains=2, seed=1, progressbar=False)
 
 
-def test_priors_and_parameterisation():
+def test_priors_and_parameterization():
     m = hglm.Model("y ~ x + (1 | g)", _data(), family="student", priors={"nu": "Gamma(2, 0.2)"})
     table = m.priors.set_index("key")
     assert table.loc["nu", "distribution"] == "Gamma(alpha=2, beta=0.2)"

@@ -6,7 +6,7 @@ likelihood.  All strategies define the same posterior over the population parame
 differ in speed and geometry:
 
 * ``indexed``: group effects sampled, looked up by level index (never a dense Z), each block
-  centred or non-centred as the data suggest (:mod:`.centering`);
+  centered or non-centered as the data suggest (:mod:`.centering`);
 * ``marginal``: gaussian models with the random effects of one factor integrated out exactly
   (per-group Woodbury algebra on sufficient statistics); the effects are drawn afterwards from
   their exact conditional, so ``ranef()`` and predictions stay complete;

@@ -27,7 +27,7 @@ def likelihood_name(design: Design, suffix: str = "") -> str:
 class FixedPart:
     """The fixed part of the linear predictor as ``X @ coef`` (X numeric, coef symbolic).
 
-    ``X`` is the design the sampler sees (slopes centred around the intercept), so strategies
+    ``X`` is the design the sampler sees (slopes centered around the intercept), so strategies
     can take rows of it or reduce it to sufficient statistics.
     """
 
@@ -79,8 +79,16 @@ class Strategy(ABC):
         """Add to ``idata.posterior`` whatever the sampler did not draw (``r_<group>``)."""
 
     def describe(self, design: Design) -> dict[str, str]:
-        """How each block enters the likelihood, e.g. {"Subject": "marginalised"}."""
+        """How each block enters the likelihood, e.g. {"Subject": "marginalized"}."""
         return {}
+
+    def notes(self, design: Design) -> dict[str, str]:
+        """A comment on each model variable this strategy adds, for ``Model.describe()``."""
+        return {}
+
+    def completes(self, design: Design) -> list[str]:
+        """The variables :meth:`complete` adds to the posterior after sampling."""
+        return []
 
     def target_accept(self, design: Design) -> float:
         """The default NUTS target acceptance rate: the family's ``nested_target_accept`` where
@@ -90,7 +98,7 @@ class Strategy(ABC):
         from hglm.graph.strategies.centering import nested
 
         kinds = self.describe(design)
-        sampled = [b for b in design.blocks if kinds.get(b.label) != "marginalised"]
+        sampled = [b for b in design.blocks if kinds.get(b.label) != "marginalized"]
         if len(sampled) > 1 and any(nested(design, b) for b in sampled):
             return design.family.nested_target_accept
         return 0.9

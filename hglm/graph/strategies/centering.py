@@ -1,12 +1,12 @@
 """How far to centre each level's group effects, chosen from the data.
 
-Non-centred effects (``r = L z``) sample well when the data say little about each level;
-centred ones (``r ~ N(0, Sigma)``) when they say a lot (Papaspiliopoulos, Roberts & Sköld
+Non-centered effects (``r = L z``) sample well when the data say little about each level;
+centered ones (``r ~ N(0, Sigma)``) when they say a lot (Papaspiliopoulos, Roberts & Sköld
 2007; Betancourt & Girolami 2015): the funnel moves from the prior to the likelihood.  The
 deciding quantity is, per level, the prior variance of an effect over its likelihood
-variance, ``ratio = tau^2 / v``, and the efficient partial centring of a normal level puts
-weight ``w = ratio / (1 + ratio)`` on the centred form (Gorinova, Moore & Hoffman 2020's
-variationally inferred parameterisation; 0 is non-centred, 1 centred).
+variance, ``ratio = tau^2 / v``, and the efficient partial centering of a normal level puts
+weight ``w = ratio / (1 + ratio)`` on the centered form (Gorinova, Moore & Hoffman 2020's
+variationally inferred parameterization; 0 is non-centered, 1 centered).
 
 Both variances are estimated roughly, without fitting the model: one IRLS-style step at the
 overall mean gives working responses and weights on the link scale; fixed effects are
@@ -16,14 +16,14 @@ the true effects ``tau^2``, each block on the residual of the others' shrunken e
 nested or crossed factors do not claim each other's variation.
 
 With few levels the moment estimate of ``tau^2`` is itself uncertain, and the two errors do
-not cost the same.  Centring (any weight above 0) where the posterior still reaches small
-variances leaves a funnel whose neck NUTS cannot enter: divergent transitions.  Not centring
+not cost the same.  Centering (any weight above 0) where the posterior still reaches small
+variances leaves a funnel whose neck NUTS cannot enter: divergent transitions.  Not centering
 where the data are strong costs effective draws but rarely diverges.  In simulation-based
-calibration on 10 groups, centring by the point estimate left divergent transitions in 46
+calibration on 10 groups, centering by the point estimate left divergent transitions in 46
 of 200 binomial fits, and weights averaged over the estimate's uncertainty still in 15 of 40;
 the divergent draws sat at a slope sd near zero that the data could not exclude.  So each
 weight is taken at a low quantile of ``tau^2`` (level estimates ``~ N(mu, tau^2 + v)``, hence
-``(G - 1) S^2 / (tau^2 + v) ~ chi^2(G - 1)``): a term is centred only as far as the data rule
+``(G - 1) S^2 / (tau^2 + v) ~ chi^2(G - 1)``): a term is centered only as far as the data rule
 out a small variance.
 """
 
@@ -39,7 +39,7 @@ __all__ = ["information_ratios", "informed", "partly_informed", "level_weights",
 
 #: a term is informed when its median level's weight exceeds this: the data inform the
 #: typical level at least twice as much as the prior, even at the low quantile of tau^2.
-#: Below, centring gains little over the non-centred form, and in SBC the terms that
+#: Below, centering gains little over the non-centered form, and in SBC the terms that
 #: diverged even at target_accept 0.99 sat at weights 0.5-0.6 (a slope of true sd 0.02 among
 #: them: 197 divergent draws in a binomial fit, 1-7 in four poisson fits)
 THRESHOLD = 2 / 3
@@ -93,14 +93,14 @@ def _ratios(design: Design) -> dict[str, np.ndarray]:
 def cautious_weights(est: np.ndarray, sampling: np.ndarray) -> np.ndarray:
     """Per level and term, ``tau^2 / (tau^2 + v)`` at a low quantile (:data:`LOWER`) of the
     sampling distribution of the moment estimate of ``tau^2`` from ``est`` (levels x terms,
-    the estimable levels) and their sampling variances ``v``: 0 (non-centred) unless the
+    the estimable levels) and their sampling variances ``v``: 0 (non-centered) unless the
     data rule a small variance out."""
     df = est.shape[0] - 1
     total = df * est.var(axis=0, ddof=1) / stats.chi2.ppf(1.0 - LOWER, df)
     tau2 = np.maximum(total - sampling.mean(axis=0), 0.0)
     weights = tau2[None, :] / (tau2[None, :] + sampling)
     # a term whose typical level the data do not inform more than the prior stays
-    # non-centred throughout: small weights gain few effective draws, yet still make a
+    # non-centered throughout: small weights gain few effective draws, yet still make a
     # funnel wherever the variance can be near zero (poisson SBC: weights of 0.1-0.5 on a
     # slope whose sd the data could not tell from zero left 12 divergent transitions)
     return np.where(np.median(weights, axis=0) > THRESHOLD, weights, 0.0)
@@ -129,8 +129,8 @@ def _residual(design: Design) -> tuple[np.ndarray, np.ndarray]:
 
 #: working-weight refinements for non-gaussian models: a level whose outcomes are all
 #: zero (or all successes) carries little information, which the weights at the overall mean
-#: hide; at the fitted level effects they show it (binomial SBC: centring such levels left
-#: divergent transitions in fits the non-centred form sampled cleanly)
+#: hide; at the fitted level effects they show it (binomial SBC: centering such levels left
+#: divergent transitions in fits the non-centered form sampled cleanly)
 ROUNDS = 3
 
 
@@ -169,7 +169,7 @@ def _backfit(design: Design, z: np.ndarray, w: np.ndarray) -> tuple[dict, dict, 
             effects[block.label] = shrunk
             ratios[block.label] = np.full(est.shape, np.nan)    # nan: level not estimable
             ratios[block.label][ok] = tau2[None, :] / sampling
-            weights[block.label] = np.zeros(est.shape)          # 0: non-centred
+            weights[block.label] = np.zeros(est.shape)          # 0: non-centered
             weights[block.label][ok] = cautious_weights(est[ok], sampling)
         if gaussian:
             fitted = sum((_contribution(b, effects[b.label]) for b in design.blocks),
@@ -184,7 +184,7 @@ def information_ratios(design: Design) -> dict[str, np.ndarray]:
 
 
 def level_weights(design: Design, block: GroupBlock) -> np.ndarray:
-    """Per level and term, how far to centre it (0 non-centred, 1 centred), averaged over
+    """Per level and term, how far to centre it (0 non-centered, 1 centered), averaged over
     the uncertainty of the block's variance (module docstring); 0 where a level has too few
     rows to estimate it."""
     return _estimates(design)[1][block.label]

@@ -76,6 +76,14 @@ class CollapsedStrategy(Strategy):
         constant = _log_choose(trials, design.y).sum() - _log_choose(totals, successes).sum()
         pm.Potential("collapse_constant", pt.as_tensor(constant))
 
+    def notes(self, design: Design) -> dict[str, str]:
+        rows = len(collapse_rows(design)[0])
+        return {**self.indexed.notes(design),
+                design.response_name: f"binomial counts: the {design.n} rows summed into {rows} "
+                                      "patterns of identical covariates and groups",
+                "collapse_constant": "the log binomial coefficients the summing changes (a "
+                                     "constant), so log p(y) stays that of the rows"}
+
     def describe(self, design: Design) -> dict[str, str]:
         rows = len(collapse_rows(design)[0])
         return {label: f"{kind}, {design.n} rows summed into {rows} binomial counts"

@@ -1,10 +1,10 @@
-"""Hierarchical centring of a random intercept (Gelfand, Sahu & Carlin 1995).
+"""Hierarchical centering of a random intercept (Gelfand, Sahu & Carlin 1995).
 
-Plain centring, ``r_j ~ N(0, sd)``, still leaves each level's effect entangled with whatever
+Plain centering, ``r_j ~ N(0, sd)``, still leaves each level's effect entangled with whatever
 else is constant within the level: the fixed intercept, covariates measured per level, and
 the effects of the factors the level is nested in.  The sampler then walks a ridge (the
 intercept against every ``r_j``) or, for nested factors, a weakly identified split of each
-level's total between inner and outer factor.  Hierarchical centring samples each level's
+level's total between inner and outer factor.  Hierarchical centering samples each level's
 whole linear predictor instead,
 
     eta_j ~ Normal(X_j beta + r_outer[outer(j)], sd),    r_j = eta_j - X_j beta - r_outer[...],
@@ -18,9 +18,9 @@ A block qualifies when it is a random intercept ``(1 | g)`` and the data inform 
 more than the prior does (:func:`hglm.graph.strategies.centering.informed`); of
 those, the one with the most levels becomes the anchor.  The random intercepts it is nested
 in form a chain of tiers (lecturers in departments, broods in locations), each tier's level
-predictors centred on the next tier out; a fixed column constant within a tier's levels
+predictors centered on the next tier out; a fixed column constant within a tier's levels
 (the intercept, a brood's year, a location's altitude) is carried by the outermost such tier.
-Every tier is centred level by level only as far as the data inform it (partial centring).
+Every tier is centered level by level only as far as the data inform it (partial centering).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def nested_in(inner: GroupBlock, outer: GroupBlock) -> np.ndarray | None:
 @dataclass(frozen=True)
 class Tier:
     """One level of the chain: a random intercept whose levels' linear predictors are
-    sampled, centred on the fixed columns it carries and on the next tier out."""
+    sampled, centered on the fixed columns it carries and on the next tier out."""
 
     block: GroupBlock
     columns: np.ndarray            # (k,) bool: fixed columns carried by this tier's means

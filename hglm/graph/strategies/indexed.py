@@ -1,9 +1,9 @@
 """Group effects as sampled parameters, looked up by level index (never a dense Z).
 
-Each sampled block is partially centred level by level and term by term, as far as the data
-inform it (:mod:`.centering`; :func:`partially_centred`): weight 0 is the non-centred form
-``r = diag(sd) L z``, weight 1 the centred ``r ~ MvNormal(0, Sigma)``.  A block whose
-levels the data barely inform stays plainly non-centred (``z_<group>``).
+Each sampled block is partially centered level by level and term by term, as far as the data
+inform it (:mod:`.centering`; :func:`partially_centered`): weight 0 is the non-centered form
+``r = diag(sd) L z``, weight 1 the centered ``r ~ MvNormal(0, Sigma)``.  A block whose
+levels the data barely inform stays plainly non-centered (``z_<group>``).
 """
 
 from __future__ import annotations
@@ -28,24 +28,24 @@ from hglm.graph.strategies.hierarchical import Plan, is_intercept_only
 from hglm.graph.strategies.hierarchical import plan as hierarchical_plan
 from hglm.graph.strategies.layout import select, take
 
-__all__ = ["IndexedStrategy", "group_effects", "partially_centred", "block_contribution",
+__all__ = ["IndexedStrategy", "group_effects", "partially_centered", "block_contribution",
            "NON_CENTRED_BELOW"]
 
-#: a block whose every level and term has a centring weight below this is sampled in the
-#: plain non-centred form (the partial form would differ from it by a few percent)
+#: a block whose every level and term has a centering weight below this is sampled in the
+#: plain non-centered form (the partial form would differ from it by a few percent)
 NON_CENTRED_BELOW = 0.1
 
 
 class IndexedStrategy(Strategy):
-    """Every block's effects sampled, each level and term centred as far as the data inform
-    it (:func:`partially_centred`); the best-informed random intercept, or correlated blocks
-    whose terms are fixed effects, centred hierarchically on the fixed effects
+    """Every block's effects sampled, each level and term centered as far as the data inform
+    it (:func:`partially_centered`); the best-informed random intercept, or correlated blocks
+    whose terms are fixed effects, centered hierarchically on the fixed effects
     (:mod:`.hierarchical`).
 
     Parameters
     ----------
     centered : bool or mapping, optional
-        Force the parameterisation: ``True``/``False`` (fully centred / non-centred) for
+        Force the parameterization: ``True``/``False`` (fully centered / non-centered) for
         every block, or a mapping ``{group label: bool}`` for some; blocks not named are
         chosen from the data.
     """
@@ -63,13 +63,13 @@ class IndexedStrategy(Strategy):
         return None
 
     def weights(self, design: Design, block: GroupBlock) -> np.ndarray:
-        """Per level and term, how far to centre (0 non-centred, 1 centred).  Blocks that
-        are not hierarchical anchors: correlated ones are centred only on request (centred
+        """Per level and term, how far to centre (0 non-centered, 1 centered).  Blocks that
+        are not hierarchical anchors: correlated ones are centered only on request (centered
         on zero, well-informed levels leave a ridge between the fixed effects and all
         levels' effects: poisson, 2,000 groups of 100 rows, bulk ESS 86 of 800 for the
-        intercept), and so are factors nested in another (a centred inner factor and its
+        intercept), and so are factors nested in another (a centered inner factor and its
         outer factor share each group's total, a weakly identified split: grouseticks,
-        hundreds of divergences centred)."""
+        hundreds of divergences centered)."""
         forced = self._forced(block)
         if forced is not None:
             return np.full((block.n_levels, block.q), float(forced))
@@ -116,7 +116,7 @@ class IndexedStrategy(Strategy):
 
     def _hierarchical(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                       anchor: GroupBlock, rows: np.ndarray | None):
-        """Per-level linear predictors of the chain's tiers, outermost first, each centred
+        """Per-level linear predictors of the chain's tiers, outermost first, each centered
         (partially) on the fixed columns it carries and the next tier out; returns the
         rows' linear predictor without the other blocks, and those blocks."""
         p = self.plan(design, fixed.X, anchor, [params.block for params in blocks])
@@ -135,7 +135,7 @@ class IndexedStrategy(Strategy):
                 for other, mapping in p.others:
                     r = group_effects(by_label[other.label], self.weights(design, other))
                     mean = mean + r[mapping, 0]
-            upper = _partially_centred(block, mean, by_label[block.label].sd[0], weight)
+            upper = _partially_centered(block, mean, by_label[block.label].sd[0], weight)
             pm.Deterministic(names.r(block.label), (upper - mean)[:, None],
                              dims=(block.label, names.term_dim(block.label)))
         eta = take(upper, anchor, rows)
@@ -151,7 +151,7 @@ class IndexedStrategy(Strategy):
         """Correlated blocks to centre hierarchically, label -> the fixed column of each
         term: every term must also be a fixed effect (``y ~ x + (x | g)``), the data must
         inform the levels (or ``centered`` say so), and no column may serve two blocks.
-        Only when no random intercept is centred hierarchically (the two would share the
+        Only when no random intercept is centered hierarchically (the two would share the
         intercept)."""
         if self.anchor(design, sampled) is not None:
             return {}
@@ -172,10 +172,10 @@ class IndexedStrategy(Strategy):
     def _coefficients(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                       anchors: dict[str, np.ndarray], rows: np.ndarray | None):
         """Per-level coefficients ``beta[terms] + r_<g>`` sampled around the fixed effects
-        (``MvNormal(beta[terms], Sigma)``, partially centred term by term) for the
+        (``MvNormal(beta[terms], Sigma)``, partially centered term by term) for the
         correlated anchors; the linear predictor is written on the user's scale, ``X beta``
         for the other columns."""
-        # the sampler's (centred) coefficients -> the user's: fixed.X @ coef = X @ beta
+        # the sampler's (centered) coefficients -> the user's: fixed.X @ coef = X @ beta
         T = np.linalg.lstsq(design.X, fixed.X, rcond=None)[0]
         beta = pt.as_tensor(T) @ fixed.coef
         claimed = np.zeros(design.X.shape[1], dtype=bool)
@@ -187,7 +187,7 @@ class IndexedStrategy(Strategy):
             claimed[cols] = True
             dims = (block.label, names.term_dim(block.label))
             weight = self._anchor_weights(design, block)
-            coef = partially_centred(params, dims, weight, mean=beta[cols])
+            coef = partially_centered(params, dims, weight, mean=beta[cols])
             eta = eta + block_contribution(block, coef, rows)
         free = np.flatnonzero(~claimed)
         if free.size:
@@ -222,15 +222,50 @@ class IndexedStrategy(Strategy):
         anchor = self.anchor(design, sampled)
         tiers = set(self.correlated_anchors(design, sampled)) if anchor is None else \
             {t.block.label for t in hierarchical_plan(design, design.X, anchor, sampled).tiers}
-        return {b.label: "hierarchically centred" if b.label in tiers else
+        return {b.label: "hierarchically centered" if b.label in tiers else
                 _kind(self.weights(design, b)) for b in sampled}
 
 
-def _partially_centred(block: GroupBlock, mean, sd, weight: np.ndarray):
-    """Per-level linear predictors, each level centred by its own weight ``w`` in [0, 1]
+    def notes(self, design: Design, sampled: list[GroupBlock] | None = None
+              ) -> dict[str, str]:
+        sampled = design.blocks if sampled is None else sampled
+        kinds = self.describe(design, sampled)
+        out = {design.response_name: "each row's likelihood given its linear predictor ("
+                                     f"{design.family.description})"}
+        for block in sampled:
+            out.update(_block_notes(block, kinds[block.label], self.weights(design, block)))
+        return out
+
+
+def _block_notes(block: GroupBlock, kind: str, weights: np.ndarray) -> dict[str, str]:
+    """Comments on a sampled block's variables, in the parameterization it got."""
+    g, z = block.label, names.z(block.label)
+    product = f"({z} {names.L(g)}') * {names.sd(g)}" if block.has_correlation else \
+        f"{z} * {names.sd(g)}"
+    out = {z: f"standard-normal offsets (non-centered): {names.r(g)} = {product}"}
+    if kind == "hierarchically centered":
+        out[names.eta(g)] = (f"{g}'s per-level intercepts, centered on the fixed effects (and the "
+                             "enclosing group's intercept) as far as the data inform each level")
+        out[names.partial(g, True)] = (f"{g}'s per-level coefficients, fixed effect + r_{g}, "
+                                       "each level and term centered on the fixed effects by "
+                                       "its own weight (0 non-centered, 1 centered)")
+    else:
+        medians = ", ".join(f"{t} {np.median(weights[:, k]):.2f}"
+                            for k, t in enumerate(block.terms))
+        out[names.partial(g, False)] = (f"{g}'s effects, each level and term centered by its "
+                                        f"own weight (median per term: {medians})")
+    for around_mean in (False, True):
+        name = names.partial(g, around_mean)
+        out[f"{name}_prior"] = (f"the normal prior of {name}, written out for its weights "
+                                "(t ~ N(w c, s^w); the same distribution for any w)")
+    return out
+
+
+def _partially_centered(block: GroupBlock, mean, sd, weight: np.ndarray):
+    """Per-level linear predictors, each level centered by its own weight ``w`` in [0, 1]
     (Papaspiliopoulos, Roberts & Sköld 2003; Gorinova, Moore & Hoffman 2020):
     ``eta_<group> ~ N(w mean, sd^w)`` and ``eta = mean + sd^(1-w) (eta_<group> - w mean)``,
-    so ``eta ~ N(mean, sd)`` for any ``w``; ``w = 1`` is centred, ``w = 0`` non-centred.
+    so ``eta ~ N(mean, sd)`` for any ``w``; ``w = 1`` is centered, ``w = 0`` non-centered.
     The weight is the data's share of the information, ratio / (1 + ratio), optimal for a
     normal level with known variances."""
     w = pt.as_tensor(weight)
@@ -253,28 +288,28 @@ def _matching_columns(design: Design, block: GroupBlock) -> list[int] | None:
 
 def _kind(weights: np.ndarray) -> str:
     if np.all(weights < NON_CENTRED_BELOW):
-        return "non-centred"
-    return "centred" if np.all(weights == 1.0) else "partially centred"
+        return "non-centered"
+    return "centered" if np.all(weights == 1.0) else "partially centered"
 
 
-def partially_centred(params: BlockParams, dims: tuple[str, str], weight: np.ndarray,
+def partially_centered(params: BlockParams, dims: tuple[str, str], weight: np.ndarray,
                       mean=None):
-    """A block's effects, each level and term centred by its own weight ``w`` in [0, 1]
+    """A block's effects, each level and term centered by its own weight ``w`` in [0, 1]
     (weight: levels x terms); with ``mean`` (the fixed effects of the block's terms), the
-    per-level coefficients ``mean + r`` instead, centred on it.
+    per-level coefficients ``mean + r`` instead, centered on it.
 
     Term by term, each level's effect given the earlier terms is normal, with mean ``m_k``
     (from the correlations) and sd ``s_k = sd_k L_kk``.  The variationally inferred
-    parameterisation of that conditional (Gorinova, Moore & Hoffman 2020) samples
+    parameterization of that conditional (Gorinova, Moore & Hoffman 2020) samples
     ``t_k ~ N(w c_k, s_k^w)``, ``c_k = mean_k + m_k``, and sets the coefficient to
-    ``c_k + s_k^(1-w) (t_k - w c_k)``: ``w = 0`` is exactly the non-centred form
-    (``t = z``), ``w = 1`` the centred one, and any ``w`` the same distribution.  The terms
-    are taken most-centred first: a later term's ``s_k`` shrinks as its correlation with the
-    earlier ones nears +-1, a funnel a centred term would meet (poisson SBC: a centred slope
-    after a non-centred intercept diverged at correlations near 0.9), a non-centred one not.
+    ``c_k + s_k^(1-w) (t_k - w c_k)``: ``w = 0`` is exactly the non-centered form
+    (``t = z``), ``w = 1`` the centered one, and any ``w`` the same distribution.  The terms
+    are taken most-centered first: a later term's ``s_k`` shrinks as its correlation with the
+    earlier ones nears +-1, a funnel a centered term would meet (poisson SBC: a centered slope
+    after a non-centered intercept diverged at correlations near 0.9), a non-centered one not.
     The sampled variable is free with this density as a potential (written out: elementwise
     work, where pm.MvNormal solves a q x q system per level), so the prior predictive comes
-    from the non-centred form of the same model.
+    from the non-centered form of the same model.
     """
     block, sd = params.block, params.sd
     L = params.corr_chol if params.corr_chol is not None else pt.eye(block.q)
@@ -304,12 +339,12 @@ def partially_centred(params: BlockParams, dims: tuple[str, str], weight: np.nda
 
 
 def group_effects(params: BlockParams, weights: np.ndarray | None = None):
-    """``r_<group>`` (levels x terms): plainly non-centred from ``z_<group>`` where every
-    weight is below :data:`NON_CENTRED_BELOW` (or none is given), else partially centred."""
+    """``r_<group>`` (levels x terms): plainly non-centered from ``z_<group>`` where every
+    weight is below :data:`NON_CENTRED_BELOW` (or none is given), else partially centered."""
     block = params.block
     dims = (block.label, names.term_dim(block.label))
     if weights is not None and not np.all(weights < NON_CENTRED_BELOW):
-        return partially_centred(params, dims, weights)
+        return partially_centered(params, dims, weights)
     z = pm.Normal(names.z(block.label), 0.0, 1.0, dims=dims)
     r = z * params.sd if params.corr_chol is None else (z @ params.corr_chol.T) * params.sd
     return pm.Deterministic(names.r(block.label), r, dims=dims)

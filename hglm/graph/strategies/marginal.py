@@ -192,8 +192,24 @@ class MarginalStrategy(Strategy):
                                            dims[3]: list(block.terms)})
             pos += block.q
 
+    def notes(self, design: Design) -> dict[str, str]:
+        chosen, outside = self.split(design)
+        out = self.others.notes(design, outside)
+        factor = chosen[0].factor
+        out[design.response_name + "_marginal"] = (
+            f"log p({design.response_name} | fixed effects, sds, correlations, sigma) with "
+            f"{factor}'s effects integrated out exactly (per-level Woodbury identity"
+            + (", on sufficient statistics)" if not outside else ")"))
+        for block in chosen:
+            out[names.r(block.label)] = (f"{block.label}'s effects, drawn after sampling from "
+                                         "their exact conditional posterior, draw by draw")
+        return out
+
+    def completes(self, design: Design) -> list[str]:
+        return [names.r(block.label) for block in self.split(design)[0]]
+
     def describe(self, design: Design) -> dict[str, str]:
         chosen, outside = self.split(design)
-        out = {b.label: "marginalised" for b in chosen}
+        out = {b.label: "marginalized" for b in chosen}
         out.update(self.others.describe(design, outside))
         return out

@@ -51,6 +51,15 @@ class PaddedStrategy(IndexedStrategy):
                                                                     mask))
 
 
+    def notes(self, design: Design) -> dict[str, str]:
+        rows = PaddedRows.of(self.layout_block(design))
+        return {**super().notes(design),
+                design.response_name + "_padded": (
+                    f"the {design.family.description} log-likelihood summed over the rows "
+                    f"laid out as {rows.levels} levels of {rows.factor} x {rows.width} rows, "
+                    "padding masked out")}
+
+
 def _masked_logp(design: Design, y, eta, aux, trials, mask):
     """Sum of the real cells' log-likelihood (the family writes out the cheap forms)."""
     return design.family.summed_logp(y, eta, aux, trials, mask)

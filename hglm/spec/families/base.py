@@ -26,6 +26,8 @@ class FamilyDef:
     name: ClassVar[str]
     links: ClassVar[tuple[str, ...]]            # the first is the default
     aux: ClassVar[tuple[str, ...]] = ()         # auxiliary parameters, each its own prior key
+    #: what each auxiliary parameter is, in a few words (``Model.describe()``)
+    aux_meaning: ClassVar[dict[str, str]] = {}
     #: "continuous" | "count" | "binomial" | "binary": how the design reads the response
     response: ClassVar[str] = "continuous"
     pymc: ClassVar[str]                         # the PyMC likelihood's class name
@@ -79,7 +81,7 @@ class FamilyDef:
     def working_response(self, y: np.ndarray, trials: np.ndarray | None,
                          eta: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """IRLS's working response and weights on the link scale, at ``eta`` (or from the
-        data alone): what the data-chosen centring weighs levels by.  Families with a
+        data alone): what the data-chosen centering weighs levels by.  Families with a
         residual scale take the response as it is."""
         y = np.asarray(y, dtype=float)
         return y, np.ones_like(y)
@@ -139,6 +141,15 @@ class Family:
     def title(self) -> str:
         """lme4's summary header: ``gaussian  ( identity )``."""
         return f"{self.name}  ( {self.link} )"
+
+    @property
+    def description(self) -> str:
+        """``gaussian, identity link``: the family in words."""
+        return f"{self.name}, {self.link} link"
+
+    def aux_meaning(self, name: str) -> str | None:
+        """What the auxiliary parameter ``name`` is, in a few words."""
+        return self.info.aux_meaning.get(name)
 
     @property
     def _link(self) -> Link:
@@ -258,7 +269,7 @@ class Family:
 
     def logp(self, y: np.ndarray, eta: Any, aux: dict[str, Any],
              trials: np.ndarray | None = None):
-        """Pointwise log-likelihood (PyTensor), normalising constants included."""
+        """Pointwise log-likelihood (PyTensor), normalizing constants included."""
         import pymc as pm
 
         dist = getattr(pm, self.info.pymc).dist(**self.info.params(self._link, eta, aux, trials))
@@ -271,8 +282,8 @@ class Family:
     def log_density(self, y: np.ndarray, eta: Any, aux: dict[str, Any],
                     trials: np.ndarray | None = None):
         """Pointwise log-likelihood (PyTensor) written on the link scale, without parameter
-        checks: finite and smooth for every finite ``eta``, so an optimiser can step
-        anywhere (maximum likelihood, :mod:`hglm.ml`).  Normalising constants included."""
+        checks: finite and smooth for every finite ``eta``, so an optimizer can step
+        anywhere (maximum likelihood, :mod:`hglm.ml`).  Normalizing constants included."""
         return self.info.log_density(self._link, y, eta, aux, trials)
 
     def logpdf_numpy(self, y: np.ndarray, eta: np.ndarray, aux: dict[str, np.ndarray],

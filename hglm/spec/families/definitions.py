@@ -43,6 +43,7 @@ class Gaussian(FamilyDef):
     name = "gaussian"
     links = ("identity", "log")
     aux = ("sigma",)
+    aux_meaning = {"sigma": "the residual standard deviation"}
     pymc = "Normal"
     scale_parameter = "sigma"
     # the marginal strategy takes gaussian models; padding measured no faster for the others
@@ -128,11 +129,12 @@ class Poisson(_Counts):
 
 @register
 class NegBinomial(_Counts):
-    """PyMC's parametrisation: variance mu + mu^2 / alpha, so a large ``alpha`` means little
+    """PyMC's parametrization: variance mu + mu^2 / alpha, so a large ``alpha`` means little
     overdispersion."""
 
     name = "negbinomial"
     aux = ("alpha",)
+    aux_meaning = {"alpha": "the shape: variance mu + mu^2 / alpha (poisson as alpha -> inf)"}
     pymc = "NegativeBinomial"
     # Poisson is the negative binomial's limit 1/alpha -> 0, on the boundary (Lawless 1987)
     boundary_of = {"poisson": "overdispersion 1/alpha at 0"}
@@ -252,6 +254,8 @@ class Student(FamilyDef):
     name = "student"
     links = ("identity",)
     aux = ("sigma", "nu")
+    aux_meaning = {"sigma": "the residual scale",
+                   "nu": "the degrees of freedom (gaussian as nu -> inf)"}
     pymc = "StudentT"
     scale_parameter = "sigma"
     ml_aux_start = {"nu": 10.0}

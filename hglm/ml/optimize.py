@@ -1,4 +1,4 @@
-"""Maximise the Laplace objective: L-BFGS-B, then Newton polishing and a convergence check.
+"""Maximize the Laplace objective: L-BFGS-B, then Newton polishing and a convergence check.
 
 L-BFGS-B gets close; its stopping rules (relative change of the objective) can leave the
 log-likelihood a few hundredths below the optimum on flat ridges, which a likelihood-ratio
@@ -17,10 +17,10 @@ from scipy import optimize
 
 from hglm.ml.objective import LaplaceObjective
 
-__all__ = ["Optimum", "maximise", "GRAD_TOL"]
+__all__ = ["Optimum", "maximize", "GRAD_TOL"]
 
 #: converged when every free parameter's gradient (log-likelihood per unit of the internal,
-#: standardised parameter) is below this; at a curvature of 1 the log-likelihood is then
+#: standardized parameter) is below this; at a curvature of 1 the log-likelihood is then
 #: within 1e-10 of its maximum
 GRAD_TOL = 1e-5
 POLISH_STEPS = 30
@@ -64,7 +64,7 @@ class _Evaluator:
         return -np.inf, np.zeros_like(phi), self.w
 
 
-def maximise(objective: LaplaceObjective, phi0: np.ndarray) -> Optimum:
+def maximize(objective: LaplaceObjective, phi0: np.ndarray) -> Optimum:
     """The maximum of ``objective`` from ``phi0``, with lme4-style convergence messages."""
     lay = objective.layout
     lower = np.where(lay.theta_is_diagonal(), 0.0, -np.inf)
@@ -107,7 +107,7 @@ def _polish(evaluate: _Evaluator, phi: np.ndarray, lower: np.ndarray) -> Optimum
     value, grad, w = evaluate(phi)
     if not np.isfinite(value):
         return Optimum(phi, w, value, grad, False, np.zeros_like(phi, bool),
-                       ["the log-likelihood is not finite at the optimiser's last point"])
+                       ["the log-likelihood is not finite at the optimizer's last point"])
     steps = 0                        # Newton steps taken
     for _ in range(POLISH_STEPS):
         at_bound = (phi <= lower + 1e-10) & (grad <= 0)

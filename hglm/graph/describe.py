@@ -1,0 +1,197 @@
+"""The generated PyMC model as readable text, one commented block per part (``Model.describe``).
+
+In the spirit of brms's ``stancode``: data and design, the priors (as ``m.priors`` lists them),
+the group effects in the parameterisation the strategy chose, the likelihood or marginal
+density, and the deterministic outputs.  Every line under the comments is read off the built
+``pm.Model`` (PyMC's own printing), so whatever a strategy adds is shown; the comments come
+from the strategy (:meth:`~hglm.graph.strategies.base.Strategy.notes`) and from the names
+this module knows (:mod:`hglm.names`).
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pymc as pm
+from pymc.printing import str_for_dist, str_for_potential_or_deterministic
+
+from hglm import names
+from hglm.design.matrices import Design
+from hglm.graph.priors import PriorEntry, PriorSet
+from hglm.graph.shrinkage import NOTES as SHRINKAGE_NOTES
+from hglm.graph.strategies import Strategy
+
+__all__ = ["Description", "describe_model"]
+
+_RULE = 88
+
+
+class Description(str):
+    """Text that prints as itself, also as the value of a notebook cell."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def describe_model(design: Design, priors: PriorSet, strategy: Strategy,
+                   model: pm.Model) -> Description:
+    """The model as text: header, data, priors, group effects, likelihood, outputs."""
+    notes = {**_population_notes(design, priors), **strategy.notes(design)}
+    grouped = _group_variables(design, model)
+    taken = set().union(*grouped.values()) if grouped else set()
+    parts = [_header(design, strategy), _data(design), _priors(design, priors, model, notes),
+             _group_effects(design, strategy, model, grouped, notes),
+             _likelihood(model, taken, notes), _outputs(model, taken, notes)]
+    return Description("\n\n".join(p for p in parts if p) + "\n")
+
+
+# -- sections ---------------------------------------------------------------------------------
+def _section(title: str, lines: list[str]) -> str:
+    return "\n".join([f"# -- {title} ".ljust(_RULE, "-"), *lines]) if lines else ""
+
+
+def _header(design: Design, strategy: Strategy) -> str:
+    return "\n".join([f"# hglm model: {design.formula.formula}",
+                      f"# family: {design.family.description}; strategy: {strategy.name}"])
+
+
+def _data(design: Design) -> str:
+    lines = [f"N = {design.n} rows; response {design.response_name}"
+             + (" (successes of trials)" if design.trials is not None else "")]
+    if design.fixed_names:
+        lines.append(f"fixed effects: {', '.join(design.fixed_names)}")
+    slopes = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
+    if design.has_intercept and slopes:
+        means = ", ".join(f"{design.fixed_names[j]} {_num(design.X[:, j].mean())}" for j in slopes)
+        lines.append(f"slopes centred at their means ({means}); the sampled intercept is "
+                     "Intercept_centered")
+    if design.offset is not None:
+        lines.append("offset: added to the linear predictor")
+    for block in design.blocks:
+        corr = "correlated" if block.has_correlation else "independent" if block.q > 1 else ""
+        factor = "" if block.factor == block.label else f" of {block.factor}"
+        lines.append(f"{block.label}: {block.n_levels} levels{factor}; terms "
+                     f"{', '.join(block.terms)}" + (f"; {corr}" if corr else ""))
+    return _section("data", [c for line in lines for c in _comment(line)])
+
+
+def _priors(design: Design, priors: PriorSet, model: pm.Model, notes: dict) -> str:
+    lines, seen = [], set()
+    for entry in priors:
+        variable, element = _governed(design, entry)
+        if variable not in seen and variable in notes:
+            lines += _comment(f"{variable}: {notes[variable]}")
+        seen.add(variable)
+        target = variable if element is None else f"{variable}[{element}]"
+        lines.append(f'{target} ~ {entry.prior!r}    # "{entry.key}" ({entry.source})')
+    governed = {_governed(design, e)[0] for e in priors}
+    grouped = {n for b in design.blocks for n in names.group_effect_variables(b.label)}
+    for rv in model.free_RVs:
+        stem = rv.name.split("[")[0]
+        if stem not in governed and rv.name not in grouped:
+            lines += _variable_lines(model, rv, notes.get(rv.name, "part of a prior above"))
+    return _section("population parameters and their priors (m.priors)", lines)
+
+
+def _group_effects(design: Design, strategy: Strategy, model: pm.Model,
+                   grouped: dict[str, list[str]], notes: dict) -> str:
+    kinds = strategy.describe(design)
+    later = set(strategy.completes(design))
+    lines = []
+    for block in design.blocks:
+        lines.append(f"# {block.label}: {kinds.get(block.label, 'sampled')}")
+        for name in grouped[block.label]:
+            lines += _variable_lines(model, model[name], notes.get(name))
+        for name in (n for n in names.group_effect_variables(block.label) if n in later):
+            lines += [*_comment(notes.get(name, "drawn after sampling")),
+                      f"{name} (drawn after sampling)"]
+    return _section("group effects", lines)
+
+
+def _likelihood(model: pm.Model, taken: set[str], notes: dict) -> str:
+    lines = []
+    for var in [*model.observed_RVs, *model.potentials]:
+        if var.name not in taken:
+            lines += _variable_lines(model, var, notes.get(var.name))
+    return _section("likelihood", lines)
+
+
+def _outputs(model: pm.Model, taken: set[str], notes: dict) -> str:
+    lines = []
+    for var in model.deterministics:
+        if var.name not in taken:
+            lines += _variable_lines(model, var, notes.get(var.name))
+    return _section("deterministic outputs", lines)
+
+
+# -- pieces -----------------------------------------------------------------------------------
+def _group_variables(design: Design, model: pm.Model) -> dict[str, list[str]]:
+    """Per block, its effect variables in the model and their written-out priors."""
+    out = {}
+    for block in design.blocks:
+        stems = names.group_effect_variables(block.label)
+        wanted = [*stems, *(f"{s}_prior" for s in stems)]
+        out[block.label] = [v.name for v in model.named_vars.values()
+                            if v.name in wanted]
+    return out
+
+
+def _variable_lines(model: pm.Model, var, note: str | None) -> list[str]:
+    """``# note`` over PyMC's own line for the variable (``name ~ Normal(f(...), sigma)``)."""
+    if var in model.potentials and var.owner is None:        # a constant term
+        text = f"{var.name} ~ Potential({_num(float(var.eval()))})"
+    elif var in model.potentials:
+        text = str_for_potential_or_deterministic(var, dist_name="Potential")
+    elif var in model.deterministics:
+        text = str_for_potential_or_deterministic(var)
+    else:
+        text = str_for_dist(var)
+    return (_comment(note) if note else []) + [text]
+
+
+def _comment(text: str) -> list[str]:
+    """``text`` as comment lines within the rule's width."""
+    return textwrap.wrap(text, _RULE, initial_indent="# ", subsequent_indent="#   ")
+
+
+def _governed(design: Design, entry: PriorEntry) -> tuple[str, str | None]:
+    """The model variable (and element) a prior entry is the prior of."""
+    if entry.kind == "coef":
+        if entry.parameter == "Intercept":
+            return "Intercept_centered", None
+        return "b", entry.parameter
+    if entry.kind in ("sd", "cor", "cov"):
+        variable = {"sd": names.sd, "cor": names.L, "cov": names.chol_cov}[entry.kind]
+        return variable(entry.block), entry.term
+    return entry.parameter, None          # beta, sigma, sigma2, the family's aux parameters
+
+
+def _population_notes(design: Design, priors: PriorSet) -> dict[str, str]:
+    """What the population-level variables built by :mod:`hglm.graph.assemble` are."""
+    notes = {"Intercept_centered": "the intercept at the slopes' means (centred predictors)",
+             "b": "the slopes", "sigma2": "the residual variance; sigma = sqrt(sigma2)",
+             "beta": "every fixed effect on the predictors' own scales (brms's b_)",
+             **SHRINKAGE_NOTES}
+    for entry in priors:
+        for param, value in entry.prior.args.items():
+            if hasattr(value, "args"):          # a prior on a prior's parameter
+                name = names.hyper(entry.key, param, design.fixed_names)
+                notes[name] = f'hyperprior on the {param} of "{entry.key}"'
+    for name in design.family.aux:
+        notes[name] = design.family.aux_meaning(name)
+    if priors.of_kind("beta"):
+        notes["beta"] = "every fixed effect, one joint prior (predictors not centred)"
+    for block in design.blocks:
+        label = block.label
+        notes[names.sd(label)] = f"the standard deviations of {label}'s effects"
+        notes[names.L(label)] = f"Cholesky factor of {label}'s correlation matrix"
+        notes[names.chol_cov(label)] = f"Cholesky factor of {label}'s covariance matrix"
+        notes[names.cor(label)] = f"{label}'s correlations, from its Cholesky factor"
+        notes[names.r(label)] = (f"{label}'s effects on the linear predictor, levels x terms "
+                                 "(brms's r_)")
+    return notes
+
+
+def _num(value: float) -> str:
+    return np.format_float_positional(value, precision=4, trim="-", fractional=False)
