@@ -34,6 +34,7 @@ from hglm.spec.model_spec import ModelSpec
 from hglm.spec.priors import (
     LKJ,
     R2D2,
+    Beta,
     Cauchy,
     Exponential,
     Gamma,
@@ -63,5 +64,5 @@ __all__ = [
     "build_model", "ModelSpec", "sample", "Prior", "parse_prior", "Normal", "StudentT", "Cauchy",
     "Laplace",
     "HalfNormal", "HalfStudentT", "HalfCauchy", "Exponential", "Gamma", "InverseGamma",
-    "LogNormal", "Uniform", "LKJ", "MvNormal", "InverseWishart", "Horseshoe", "R2D2",
+    "LogNormal", "Uniform", "Beta", "LKJ", "MvNormal", "InverseWishart", "Horseshoe", "R2D2",
 ]

@@ -18,7 +18,7 @@ from pathlib import Path
 __all__ = ["main"]
 
 TEMPLATES = ("random-intercept", "random-slope", "crossed", "nested", "binomial-trials",
-             "poisson-offset", "negbinomial")
+             "poisson-offset", "negbinomial", "zero-inflated")
 
 
 def templates_dir() -> Path:

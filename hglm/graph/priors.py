@@ -17,6 +17,7 @@ Keys, most specific first (the most specific key that matches wins):
 ``"sigma"``            residual sd (gaussian, student); or ``"sigma2"`` for its variance
 ``"alpha"``, ``"nu"``  each auxiliary parameter of the family by its name: negbinomial's
                        shape alpha (variance mu + mu^2 / alpha), student's degrees of freedom
+                       nu, gamma's ``"shape"``, beta's precision ``"phi"``
 =====================  ===========================================================
 
 Default priors, with s_y = sd(y) on the identity link and 1 on the others, and s_x the
@@ -28,9 +29,10 @@ sample sd of a predictor column (1 for constant columns such as an intercept):
 * random-effect sds: HalfStudentT(3, s_y / s_x) on the identity link, HalfStudentT(3, 2.5 / s_x)
   otherwise (brms's scale), s_x from the block's own term column;
 * correlations: LKJ(1), uniform over correlation matrices;
-* auxiliary parameters: the family's own defaults (``Family.default_aux_priors``): sigma
-  HalfStudentT(3, sd(y)); alpha Gamma(2, 0.1) (mean 20, mild overdispersion); nu
-  Gamma(2, 0.1) (brms).
+* auxiliary parameters: the family's own defaults (``Family.default_aux_priors``, listed in
+  the README's family table): sigma HalfStudentT(3, sd(y)) (lognormal: sd(log y)); alpha
+  Gamma(2, 0.1) (mean 20, mild overdispersion); nu Gamma(2, 0.1); gamma's shape and beta's
+  phi Gamma(0.01, 0.01) (brms).
 """
 
 from __future__ import annotations
@@ -49,11 +51,12 @@ from hglm.spec.priors import LKJ, HalfStudentT, InverseWishart, Normal, Prior, a
 __all__ = ["PriorEntry", "PriorSet", "resolve_priors", "default_priors"]
 
 # which kind of value each parameter takes, to catch e.g. a Normal prior on an sd
-_SUPPORT = {"coef": ("real", "shrinkage"), "beta": ("vector", "real"), "sd": ("positive",),
-            "cor": ("corr",), "cov": ("cov",), "sigma2": ("positive",)}
-#: a family's auxiliary parameters (sigma, alpha, nu, ...) are scales, shapes or degrees of
-#: freedom: positive
-_AUX_SUPPORT = ("positive",)
+_SUPPORT = {"coef": ("real", "shrinkage"), "beta": ("vector", "real"),
+            "sd": ("positive", "unit"),
+            "cor": ("corr",), "cov": ("cov",), "sigma2": ("positive", "unit")}
+#: a family's auxiliary parameters are scales, shapes and degrees of freedom (positive) or
+#: probabilities (zero-inflation, hurdle): ``Family.aux_support`` says which
+_AUX_SUPPORT = {"positive": ("positive", "unit"), "unit": ("unit",)}
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,7 @@ def resolve_priors(design: Design, priors: Mapping[str, Prior | str] | None = No
         else:
             entry = PriorEntry(parameter, kind, keys[0], defaults[parameter], "default",
                                block, term)
-        _check_support(entry)
+        _check_support(entry, design.family.aux_support(kind))
         entries.append(entry)
 
     if "beta" in user:
@@ -237,14 +240,15 @@ def shrinks(prior: Prior) -> bool:
     return prior.support == "shrinkage" or isinstance(prior, Laplace)
 
 
-def _check_support(entry: PriorEntry) -> None:
+def _check_support(entry: PriorEntry, aux_support: str = "positive") -> None:
     if entry.prior.support == "shrinkage" and entry.key != "fixed":
         raise ValueError(f"prior {entry.key!r} = {entry.prior!r} is a joint prior on all "
                          f"slopes: give it under the key 'fixed' (or 'beta')")
-    allowed = _SUPPORT.get(entry.kind, _AUX_SUPPORT)
+    allowed = _SUPPORT.get(entry.kind) or _AUX_SUPPORT[aux_support]
     if entry.prior.support not in allowed:
         need = {"real": "a distribution on the real line (e.g. Normal)",
                 "positive": "a distribution on positive values (e.g. HalfNormal, HalfStudentT)",
+                "unit": "a distribution on (0, 1) (e.g. Beta, Uniform(0, 1))",
                 "corr": "LKJ(eta)", "cov": "InverseWishart(nu, S)",
                 "vector": "a joint prior such as MvNormal(mu, cov)"}[allowed[0]]
         raise ValueError(f"prior {entry.key!r} = {entry.prior!r} does not fit parameter "

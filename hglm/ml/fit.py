@@ -96,7 +96,7 @@ def _start(design: Design, lay: ParamLayout) -> np.ndarray:
     for sl, (rows, cols) in zip(lay.theta, lay.tri):
         phi[sl] = (rows == cols).astype(float)
     for name, value in family.ml_aux_start.items():
-        phi[lay.aux[name]] = np.log(value)
+        phi[lay.aux[name]] = family.aux_to_internal(name, value)
     if family.scale_parameter:
         phi[lay.aux[family.scale_parameter]] = np.log(max(float(np.std(design.y)), 1e-3))
     return phi
@@ -199,7 +199,8 @@ def _varcorr(design: Design, lay: ParamLayout, phi: np.ndarray, scaling: Scaling
             rows += [(block.label, f"{block.terms[j]}:{block.terms[i]}", "cor", cor[i, j])
                      for i, j in zip(ri, ci)]
     for name, i in lay.aux.items():
-        value = float(np.exp(phi[i])) * (scaling.y_scale if name == scale else 1.0)
+        value = float(design.family.aux_from_internal(name, phi[i])) \
+            * (scaling.y_scale if name == scale else 1.0)
         group, kind = design.family.aux_label(name)
         rows.append((group, name, kind, value))
     return pd.DataFrame(rows, columns=["group", "name", "kind", "estimate"])

@@ -67,7 +67,7 @@ class ParamLayout:
     theta: list[slice] = field(default_factory=list)   # one slice per block
     tri: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     u: list[slice] = field(default_factory=list)
-    aux: dict[str, int] = field(default_factory=dict)  # log sigma / log alpha position
+    aux: dict[str, int] = field(default_factory=dict)  # log sigma, logit zi, ... position
     n_phi: int = 0
     n_w: int = 0
     n_u: int = 0
@@ -145,7 +145,7 @@ class _Graph:
     def build(self, phi, w, lay: ParamLayout):
         """(loglik, G, H, F) as functions of phi, w and the data."""
         d = self.design
-        aux = {name: pt.exp(phi[i]) for name, i in lay.aux.items()}
+        aux = {name: d.family.aux_from_internal(name, phi[i]) for name, i in lay.aux.items()}
         # lme4: group effects relative to the residual scale, where the family has one
         scale = aux.get(d.family.scale_parameter, 1.0)
         p = lay.p
@@ -274,6 +274,14 @@ class LaplaceObjective:
         if w.size == 0:
             return w
         G, grad, H = self._inner(phi, w)
+        if w.any():
+            # the last mode may be far off at the new phi (on an identity or inverse link it
+            # can put means below zero, where the density is floored and flat): start from
+            # zero effects instead when they do better
+            start = self._inner(phi, np.zeros_like(w))
+            if not np.isfinite(G) or start[0] > G:
+                w = np.zeros_like(w)
+                G, grad, H = start
         for _ in range(INNER_MAX_ITER):
             step = _ascent_step(H, grad)
             t = 1.0

@@ -64,6 +64,10 @@ class _Evaluator:
         return -np.inf, np.zeros_like(phi), self.w
 
 
+#: where a variance stopped at zero restarts, in internal (unit-scale) coordinates
+RESTART_SD = 0.1
+
+
 def maximize(objective: LaplaceObjective, phi0: np.ndarray) -> Optimum:
     """The maximum of ``objective`` from ``phi0``, with lme4-style convergence messages."""
     lay = objective.layout
@@ -75,12 +79,26 @@ def maximize(objective: LaplaceObjective, phi0: np.ndarray) -> Optimum:
         return (1e300, np.zeros_like(phi)) if not np.isfinite(value) else (-value, -grad)
 
     bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
-    result = optimize.minimize(negative, phi0, jac=True, method="L-BFGS-B", bounds=bounds,
-                               options={"maxiter": 5000, "maxfun": 10000, "ftol": 1e-12,
-                                        "gtol": 1e-7})
-    phi = np.maximum(result.x, lower)
-    optimum = _polish(evaluate, phi, lower)
-    optimum.iterations += int(result.nit)
+
+    def run(start: np.ndarray) -> Optimum:
+        result = optimize.minimize(negative, start, jac=True, method="L-BFGS-B", bounds=bounds,
+                                   options={"maxiter": 5000, "maxfun": 10000, "ftol": 1e-12,
+                                            "gtol": 1e-7})
+        optimum = _polish(evaluate, np.maximum(result.x, lower), lower)
+        optimum.iterations += int(result.nit)
+        return optimum
+
+    optimum = run(phi0)
+    # a variance at zero: the Laplace objective is flat there to first order (symmetric in
+    # the sd's sign), so the bound can hold a point that is a minimum along the sd; restart
+    # from a small sd and keep what is higher (a hurdle model whose glmmTMB optimum is an sd
+    # of 0.098 stopped at 0, 0.05 log-likelihood units lower)
+    zero = (optimum.phi <= lower + 1e-10) & np.isfinite(lower)
+    if zero.any() and np.isfinite(optimum.value):
+        retry = run(np.where(zero, RESTART_SD, optimum.phi))
+        if retry.value > optimum.value + 1e-9 * abs(optimum.value):
+            retry.iterations += optimum.iterations
+            return retry
     return optimum
 
 

@@ -93,10 +93,10 @@ def predict_draws(design: Design, posterior, newdata=None, kind: str = "mean",
     if kind == "link":
         return eta
     trials = trials_for(design, newdata)
+    aux = aux_draws(design, posterior)
     if kind == "mean":
-        mu = design.family.inverse_link_numpy(eta)
-        return mu * trials if trials is not None else mu
-    return design.family.simulate_numpy(eta, aux_draws(design, posterior), trials, rng)
+        return design.family.response_mean(eta, aux, trials)
+    return design.family.simulate_numpy(eta, aux, trials, rng)
 
 
 def pointwise_log_likelihood(design: Design, posterior) -> np.ndarray:

@@ -79,8 +79,10 @@ def format_summary(fit) -> str:
         row = dispersion[dispersion.group == "Residual"].iloc[0]
         lines += ["", f"Residual Std.Dev.: {_num(row['mean'])} "
                       f"[{_num(row['lower'])}, {_num(row['upper'])}]"]
-    for _, row in dispersion[dispersion.group == "Dispersion"].iterrows():
-        lines.append(f"Dispersion ({row['name']}): {_num(row['mean'])} "
+    groups = [b.label for b in design.blocks] + ["Residual"]
+    aux = dispersion[~dispersion.group.isin(groups)]      # Dispersion, Zero-inflation, ...
+    for _, row in aux.iterrows():
+        lines.append(f"{row['group']} ({row['name']}): {_num(row['mean'])} "
                      f"[{_num(row['lower'])}, {_num(row['upper'])}]")
     lines += ["", "Fixed effects:"] + _fixed_effects(fit.fixef())
     lines += ["", f"Sampler: {diag.divergences} divergent transitions; max R-hat "

@@ -79,7 +79,8 @@ def sensitivity(fit, keys=None, alphas=(0.99, 1.01), threshold: float = 0.05) ->
     One row per parameter (fixed effects, random-effect sds and correlations, sigma,
     dispersion): the cumulative Jensen-Shannon distance per log2 of the power for
     power-scaling the prior and the likelihood, and priorsense's diagnosis at ``threshold``.
-    ``keys`` (e.g. ``["sd"]``) power-scales only those prior components.
+    ``keys`` (e.g. ``["sd"]``) power-scales only those prior components; flat priors
+    (uniform, Beta(1, 1)) are not changed by power-scaling and count as insensitive.
     """
     from arviz_stats import psense_summary
 
@@ -89,10 +90,15 @@ def sensitivity(fit, keys=None, alphas=(0.99, 1.01), threshold: float = 0.05) ->
     if "log_prior" not in fit.idata.groups():
         fit.idata.add_groups({"log_prior": log_prior_dataset(fit)})
     prior_names = _select(list(fit.idata.log_prior.data_vars), keys, fit.design.family)
+    # a flat prior (Beta(1, 1) on a zero-inflation) has the same log density at every draw:
+    # power-scaling it changes nothing, so its sensitivity is 0 (arviz-stats refuses it)
+    varying = [n for n in prior_names if np.ptp(fit.idata.log_prior[n].values) > 0]
     table = psense_summary(fit.idata, var_names=population_vars(fit.design, fit.posterior),
-                           prior_var_names=prior_names, alphas=alphas, threshold=threshold,
-                           round_to=6)
+                           prior_var_names=varying or None, alphas=alphas,
+                           threshold=threshold, round_to=6)
     table = table.reset_index().rename(columns={"index": "parameter"})
+    if not varying:
+        table["prior"], table["diagnosis"] = 0.0, "-"
     # priorsense's labels (arviz-stats words them "potential ..." and marks "no issue" with ✓)
     table["diagnosis"] = table["diagnosis"].map(_label)
     return table

@@ -16,7 +16,7 @@ import numpy as np
 
 __all__ = [
     "Prior", "Normal", "StudentT", "Cauchy", "Laplace", "HalfNormal", "HalfStudentT",
-    "HalfCauchy", "Exponential", "Gamma", "InverseGamma", "LogNormal", "Uniform",
+    "HalfCauchy", "Exponential", "Gamma", "InverseGamma", "LogNormal", "Uniform", "Beta",
     "LKJ", "MvNormal", "InverseWishart", "Horseshoe", "R2D2", "parse_prior", "as_prior",
     "PRIORS",
 ]
@@ -34,7 +34,8 @@ class Prior:
     params: ClassVar[tuple[str, ...]] = ()
     positive: ClassVar[tuple[str, ...]] = ()
     defaults: ClassVar[dict[str, Any]] = {}
-    #: "real", "positive", "corr" (LKJ), "cov" (covariance matrix), "vector" (joint prior),
+    #: "real", "positive", "unit" (between 0 and 1: also positive), "corr" (LKJ), "cov"
+    #: (covariance matrix), "vector" (joint prior),
     #: "shrinkage" (a joint prior on all fixed slopes: Horseshoe, R2D2)
     support: ClassVar[str] = "real"
     #: the PyMC distribution's name and how hglm's parameter names map onto its own
@@ -177,6 +178,8 @@ class Uniform(Prior):
             raise ValueError(f"Uniform: lower must be below upper, got {lo!r} and {up!r}")
         if not isinstance(lo, Prior) and np.all(np.asarray(lo) >= 0):
             self.support = "positive"  # Uniform(0, 10) is a valid prior for an sd
+            if not isinstance(up, Prior) and np.all(np.asarray(up) <= 1):
+                self.support = "unit"  # ... and Uniform(0, 1) for a probability
 
 
 # --- priors on positive values ----------------------------------------------------------------
@@ -228,6 +231,14 @@ class LogNormal(Prior):
     positive = ("sigma",)
     defaults = {"mu": 0.0}
     support = "positive"
+
+
+# --- priors on probabilities --------------------------------------------------------------------
+class Beta(Prior):
+    """Beta(alpha, beta) on a probability (a zero-inflation or hurdle probability)."""
+    params = ("alpha", "beta")
+    positive = ("alpha", "beta")
+    support = "unit"
 
 
 # --- structured priors --------------------------------------------------------------------------

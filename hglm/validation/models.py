@@ -31,7 +31,7 @@ def sbc_model(family: str, link: str | None = None, n_groups: int = 10, per_grou
     data = pd.DataFrame({"x": rng.normal(size=n),
                          "g": np.repeat([f"g{j}" for j in range(n_groups)], per_group),
                          # a placeholder response of the right kind; SBC replaces it
-                         "y": np.arange(n) % 2, "trials": 10})
+                         "y": Family(family).example_response(n), "trials": 10})
     binomial = Family(family).response == "binomial"
     formula = ("cbind(y, trials - y)" if binomial else "y") + " ~ x + (x | g)"
     return Model(formula, data, family, priors=SBC_PRIORS[family], link=link)

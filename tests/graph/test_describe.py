@@ -28,6 +28,10 @@ def _bernoulli_cbpp() -> pd.DataFrame:
     return frame.astype({"herd": "category", "period": "category"})
 
 
+def _reference(name: str) -> pd.DataFrame:
+    return pd.read_csv(Path(__file__).parents[1] / "reference" / f"{name}.csv")
+
+
 CASES = {
     "gaussian_marginal": lambda: hglm.Model(
         "Reaction ~ Days + (Days | Subject)", load("sleepstudy"),
@@ -52,6 +56,20 @@ CASES = {
     "binomial": lambda: hglm.Model(
         "cbind(incidence, size - incidence) ~ period + (1 | herd)", load("cbpp"),
         family="binomial"),
+    "gamma_inverse_link": lambda: hglm.Model(
+        "Reaction ~ Days + (1 | Subject)", load("sleepstudy"), family="gamma", link="inverse"),
+    "lognormal": lambda: hglm.Model(
+        "Reaction ~ Days + (Days | Subject)", load("sleepstudy"), family="lognormal"),
+    "beta": lambda: hglm.Model(
+        "y ~ x + (x | g)", _reference("beta_sim"), family="beta"),
+    "betabinomial": lambda: hglm.Model(
+        "cbind(k, n - k) ~ x + (1 | g)", _reference("betabinomial_sim"), family="betabinomial"),
+    **{family: (lambda family=family: hglm.Model(
+        "y ~ x + (1 | g)", _reference("zicounts_sim"), family=family))
+       for family in ("zero_inflated_poisson", "zero_inflated_negbinomial", "hurdle_poisson",
+                      "hurdle_negbinomial")},
+    "hurdle_lognormal": lambda: hglm.Model(
+        "y ~ x + (1 | g)", _reference("hurdle_sim"), family="hurdle_lognormal"),
     "bernoulli_collapsed": lambda: hglm.Model(
         "sick ~ period + (1 | herd)", _bernoulli_cbpp(), family="bernoulli"),
 }

@@ -28,12 +28,25 @@ class FamilyDef:
     aux: ClassVar[tuple[str, ...]] = ()         # auxiliary parameters, each its own prior key
     #: what each auxiliary parameter is, in a few words (``Model.describe()``)
     aux_meaning: ClassVar[dict[str, str]] = {}
+    #: auxiliary parameters that are probabilities (zero-inflation, hurdle); the others are
+    #: positive (scales, shapes, precisions, degrees of freedom)
+    probabilities: ClassVar[tuple[str, ...]] = ()
+    #: the variance-component table's group of an auxiliary parameter other than the scale
+    #: (default "Dispersion", as glmmTMB; "Zero-inflation", "Hurdle")
+    aux_groups: ClassVar[dict[str, str]] = {}
     #: "continuous" | "count" | "binomial" | "binary": how the design reads the response
     response: ClassVar[str] = "continuous"
-    pymc: ClassVar[str]                         # the PyMC likelihood's class name
+    #: the PyMC likelihood's class name; None: a CustomDist with the family's log_density
+    #: (where PyMC's own needs gradients JAX lacks, e.g. the truncated negative binomial's
+    #: regularized incomplete beta function)
+    pymc: ClassVar[str | None]
     #: the auxiliary parameter in the response's units (lme4's residual sd), if any: default
     #: priors, maximum likelihood and the tables scale it with the response
     scale_parameter: ClassVar[str | None] = None
+    #: the working response's residual variance has an unknown scale, estimated from the
+    #: residuals (a family with a dispersion parameter); otherwise the working weights are
+    #: the Fisher information itself (poisson, binomial)
+    working_dispersion: ClassVar[bool] = False
     #: the range of the mean, for starting values and for spotting fitted means at its edge
     mean_range: ClassVar[tuple[float, float]] = (-np.inf, np.inf)
     #: rows may be summed into binomial counts by pattern (the ``collapsed`` strategy)
@@ -78,13 +91,29 @@ class FamilyDef:
         """Default prior of each auxiliary parameter, given the response."""
         return {}
 
-    def working_response(self, y: np.ndarray, trials: np.ndarray | None,
+    def working_response(self, link: Link, y: np.ndarray, trials: np.ndarray | None,
                          eta: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """IRLS's working response and weights on the link scale, at ``eta`` (or from the
         data alone): what the data-chosen centering weighs levels by.  Families with a
         residual scale take the response as it is."""
         y = np.asarray(y, dtype=float)
         return y, np.ones_like(y)
+
+    def location(self, y: np.ndarray) -> np.ndarray:
+        """The response on the scale of the distribution's location (lognormal: log y):
+        where the default intercept prior is centered and scaled."""
+        return np.asarray(y, dtype=float)
+
+    def response_mean(self, link: Link, eta: np.ndarray, aux: dict[str, np.ndarray],
+                      trials: np.ndarray | None) -> np.ndarray:
+        """E[y] given the linear predictor (NumPy, broadcasting over draws); binomial: the
+        expected successes."""
+        mu = link.inverse_numpy(eta)
+        return mu if trials is None else mu * trials
+
+    def example_response(self, n: int) -> np.ndarray:
+        """A valid placeholder response of ``n`` rows (calibration models replace it)."""
+        return np.arange(n) % 2
 
     # -- hooks with defaults -------------------------------------------------------------
     def exact_marginal(self, link: Link) -> bool:
@@ -147,6 +176,28 @@ class Family:
         """``gaussian, identity link``: the family in words."""
         return f"{self.name}, {self.link} link"
 
+    def aux_support(self, name: str) -> str:
+        """``"unit"`` for an auxiliary parameter that is a probability, else ``"positive"``
+        (other prior kinds than auxiliary parameters are not the family's: "positive")."""
+        return "unit" if name in self.info.probabilities else "positive"
+
+    def aux_to_internal(self, name: str, value):
+        """An auxiliary parameter on the unconstrained scale maximum likelihood works on:
+        log of a positive parameter, logit of a probability (NumPy)."""
+        from scipy.special import logit
+
+        return logit(value) if name in self.info.probabilities else np.log(value)
+
+    def aux_from_internal(self, name: str, x):
+        """The inverse of :meth:`aux_to_internal`, for NumPy arrays and PyTensor tensors."""
+        import pytensor.tensor as pt
+
+        if isinstance(x, pt.TensorVariable):
+            return pt.sigmoid(x) if name in self.info.probabilities else pt.exp(x)
+        from scipy.special import expit
+
+        return expit(x) if name in self.info.probabilities else np.exp(x)
+
     def aux_meaning(self, name: str) -> str | None:
         """What the auxiliary parameter ``name`` is, in a few words."""
         return self.info.aux_meaning.get(name)
@@ -184,8 +235,11 @@ class Family:
 
     def aux_label(self, name: str) -> tuple[str, str]:
         """(group, kind) of an auxiliary parameter in variance-component tables: lme4's
-        ``Residual`` sd for the scale parameter, ``Dispersion`` (glmmTMB) for the others."""
-        return ("Residual", "sd") if name == self.scale_parameter else ("Dispersion", name)
+        ``Residual`` sd for the scale parameter, ``Dispersion`` (glmmTMB) or the family's
+        own group (``Zero-inflation``, ``Hurdle``) for the others."""
+        if name == self.scale_parameter:
+            return ("Residual", "sd")
+        return (self.info.aux_groups.get(name, "Dispersion"), name)
 
     def boundary_description(self, smaller: Family) -> str | None:
         """What sits on the boundary when ``smaller`` is this family's limit (or None)."""
@@ -194,6 +248,18 @@ class Family:
     @property
     def mean_range(self) -> tuple[float, float]:
         return self.info.mean_range
+
+    @property
+    def working_dispersion(self) -> bool:
+        return self.info.working_dispersion
+
+    def example_response(self, n: int) -> np.ndarray:
+        return self.info.example_response(n)
+
+    def response_mean(self, eta: np.ndarray, aux: dict[str, np.ndarray],
+                      trials: np.ndarray | None = None) -> np.ndarray:
+        """E[y] given the linear predictor (NumPy); binomial: the expected successes."""
+        return self.info.response_mean(self._link, eta, aux, trials)
 
     @property
     def pads_rows(self) -> bool:
@@ -237,7 +303,7 @@ class Family:
         """The link of the mean response (per trial), kept ``margin`` inside the mean's range:
         where default intercept priors and maximum likelihood start."""
         mean = float(np.sum(y) / max(np.sum(trials), 1)) if trials is not None \
-            else float(np.mean(y))
+            else float(np.mean(self.info.location(y)))
         low, high = self.info.mean_range
         mean = min(max(mean, low + margin), high - margin)
         return float(self.link_numpy(mean))
@@ -245,14 +311,14 @@ class Family:
     def prior_scale(self, y: np.ndarray) -> float:
         """The scale default priors of coefficients are measured in: sd(y) on the identity
         link, 1 on the others (brms, rstanarm)."""
-        return sample_sd(y) if self.identity_link else 1.0
+        return sample_sd(self.info.location(y)) if self.identity_link else 1.0
 
     def default_aux_priors(self, y: np.ndarray) -> dict:
         return self.info.default_aux_priors(y)
 
     def working_response(self, y: np.ndarray, trials: np.ndarray | None,
                          eta: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        return self.info.working_response(y, trials, eta)
+        return self.info.working_response(self._link, y, trials, eta)
 
     def check_response(self, y: np.ndarray, name: str, trials: np.ndarray | None = None) -> None:
         self.info.check_response(y, name, trials)
@@ -263,15 +329,30 @@ class Family:
         """Add the observed variable ``name`` with linear predictor ``eta``."""
         import pymc as pm
 
+        if self.info.pymc is None:      # no PyMC distribution: the family's own density
+            return self._custom_likelihood(name, eta, aux, observed, trials, **kwargs)
         dist = getattr(pm, self.info.pymc)
         return dist(name, **self.info.params(self._link, eta, aux, trials), observed=observed,
                     **kwargs)
+
+    def _custom_likelihood(self, name, eta, aux, observed, trials, **kwargs):
+        """``pm.CustomDist`` with :meth:`log_density` as its log-probability."""
+        import pymc as pm
+
+        keys = list(aux)
+
+        def logp(value, eta, *values):
+            return self.info.log_density(self._link, value, eta, dict(zip(keys, values)), trials)
+
+        return pm.CustomDist(name, eta, *aux.values(), logp=logp, observed=observed, **kwargs)
 
     def logp(self, y: np.ndarray, eta: Any, aux: dict[str, Any],
              trials: np.ndarray | None = None):
         """Pointwise log-likelihood (PyTensor), normalizing constants included."""
         import pymc as pm
 
+        if self.info.pymc is None:
+            return self.info.log_density(self._link, y, eta, aux, trials)
         dist = getattr(pm, self.info.pymc).dist(**self.info.params(self._link, eta, aux, trials))
         return pm.logp(dist, y)
 

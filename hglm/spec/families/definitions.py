@@ -46,6 +46,7 @@ class Gaussian(FamilyDef):
     aux_meaning = {"sigma": "the residual standard deviation"}
     pymc = "Normal"
     scale_parameter = "sigma"
+    working_dispersion = True
     # the marginal strategy takes gaussian models; padding measured no faster for the others
     pads_rows = False
     # the InstEval-shaped gaussian model gained no effective draws per second at 0.95
@@ -84,7 +85,7 @@ class _Counts(FamilyDef):
     def check_response(self, y, name, trials):
         check_counts(y, name, self.name)
 
-    def working_response(self, y, trials, eta):
+    def working_response(self, link, y, trials, eta):
         """On the log scale: from each row's own count (Fisher information mu), or one IRLS
         step at ``eta``."""
         y = np.asarray(y, dtype=float)
@@ -134,7 +135,7 @@ class NegBinomial(_Counts):
 
     name = "negbinomial"
     aux = ("alpha",)
-    aux_meaning = {"alpha": "the shape: variance mu + mu^2 / alpha (poisson as alpha -> inf)"}
+    aux_meaning = {"alpha": "the shape, so variance mu + mu^2 / alpha (poisson as alpha -> inf)"}
     pymc = "NegativeBinomial"
     # Poisson is the negative binomial's limit 1/alpha -> 0, on the boundary (Lawless 1987)
     boundary_of = {"poisson": "overdispersion 1/alpha at 0"}
@@ -213,7 +214,7 @@ class Binomial(FamilyDef):
     def check_response(self, y, name, trials):
         check_binomial(y, trials, name)
 
-    def working_response(self, y, trials, eta):
+    def working_response(self, link, y, trials, eta):
         """On the logit scale whatever the link (close enough to weigh levels): one IRLS
         step from the overall proportion, or at ``eta``."""
         y = np.asarray(y, dtype=float)
@@ -258,6 +259,7 @@ class Student(FamilyDef):
                    "nu": "the degrees of freedom (gaussian as nu -> inf)"}
     pymc = "StudentT"
     scale_parameter = "sigma"
+    working_dispersion = True
     ml_aux_start = {"nu": 10.0}
     # nu: mean 8, sd 4 (between heavy tails and near-normal, as the calibration needs)
     calibration_priors = {"Intercept": "Normal(0, 1)", **_SLOPES, "sigma": "HalfNormal(1)",

@@ -35,6 +35,36 @@ def check_counts(y: np.ndarray, name: str, family: str) -> None:
                          f"has {int((y != np.round(y)).sum())} non-integer value(s)")
 
 
+def check_positive(y: np.ndarray, name: str, family: str) -> None:
+    """Strictly positive values (gamma, lognormal)."""
+    check_response_numeric(y, name, family)
+    y = np.asarray(y, dtype=float)
+    bad = int((y <= 0).sum())
+    if bad:
+        raise ValueError(
+            f"family {family!r} needs a positive response, but {name!r} has {bad} value(s) "
+            f"<= 0 (smallest {y.min():g}); for data with exact zeros use "
+            f"family='hurdle_lognormal' or a zero-inflated count family, or model y + c for a "
+            f"stated c only if the zeros are rounding")
+
+
+def check_unit_interval(y: np.ndarray, name: str, family: str) -> None:
+    """Values strictly between 0 and 1 (beta)."""
+    check_response_numeric(y, name, family)
+    y = np.asarray(y, dtype=float)
+    outside = int(((y < 0) | (y > 1)).sum())
+    if outside:
+        raise ValueError(f"family {family!r} needs proportions strictly between 0 and 1, but "
+                         f"{name!r} has {outside} value(s) outside [0, 1]")
+    edges = int(((y == 0) | (y == 1)).sum())
+    if edges:
+        raise ValueError(
+            f"family {family!r} needs proportions strictly between 0 and 1, but {name!r} has "
+            f"{edges} value(s) of exactly 0 or 1; if they are successes out of known trials "
+            f"use family='binomial' (or 'betabinomial') with p(successes, trials); otherwise "
+            f"squeeze them inside, (y * (n - 1) + 0.5) / n (Smithson & Verkuilen 2006)")
+
+
 def check_binomial(successes: np.ndarray, trials: np.ndarray, name: str) -> None:
     check_counts(successes, name, "binomial")
     check_counts(trials, f"trials of {name}", "binomial")

@@ -1,0 +1,266 @@
+"""Counts and positive responses with extra zeros: zero-inflated and hurdle families.
+
+A zero-inflated model mixes a structural zero (probability ``zi``) with the count
+distribution, which has zeros of its own; a hurdle model gives every zero probability ``hu``
+and the positive values the count (or lognormal) distribution truncated at zero.  ``zi`` and
+``hu`` are constants here, each with its own prior (brms's Beta(1, 1)).  The linear
+predictor is that of the count part's mean, as in brms and glmmTMB.  The likelihoods are
+these definitions' own densities (``pymc = None``): PyMC's hurdle distributions truncate
+through a CDF whose gradient JAX lacks for the negative binomial, and its zero-inflated ones
+would be a second implementation of the same formulas to keep in step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hglm.spec.families.base import register
+from hglm.spec.families.definitions import NegBinomial, Poisson
+from hglm.spec.families.links import LINKS
+from hglm.spec.families.positive import LogNormal
+from hglm.spec.families.responses import check_response_numeric
+
+__all__ = ["ZeroInflatedPoisson", "ZeroInflatedNegBinomial", "HurdlePoisson",
+           "HurdleNegBinomial", "HurdleLogNormal"]
+
+_ZERO = {"Intercept": "Normal(1, 0.5)", "fixed": "Normal(0, 0.5)", "sd": "HalfNormal(0.5)",
+         "cor": "LKJ(2)"}
+
+
+def _uniform_probability():
+    from hglm.spec.priors import Beta
+
+    return Beta(1.0, 1.0)
+
+
+def _xp(*values):
+    """PyTensor where any value is a tensor, else NumPy: one formula serves both."""
+    import pytensor.tensor as pt
+
+    return pt if any(isinstance(v, pt.TensorVariable) for v in values) else np
+
+
+def _zero_inflated(log_count, log_count_zero, zi, y):
+    """log p(y) of a zero-inflated model from the count part's log p(y) and log p(0)."""
+    xp = _xp(log_count, zi, y)
+    log_zi, log_not = xp.log(zi), xp.log1p(-zi)
+    return xp.where(y > 0, log_not + log_count,
+                    xp.logaddexp(log_zi, log_not + log_count_zero))
+
+
+def _hurdle(log_count, log_count_positive, hu, y):
+    """log p(y) of a hurdle model: log hu at zero, else the positive part truncated at zero
+    (``log_count_positive`` = log P(count > 0))."""
+    xp = _xp(log_count, hu, y)
+    return xp.where(y > 0, xp.log1p(-hu) + log_count - log_count_positive,
+                    xp.log(hu))
+
+
+def _nb_log_zero(eta, alpha):
+    """log NB(0 | mu = exp(eta), alpha) = alpha (log alpha - log(mu + alpha))."""
+    xp = _xp(eta, alpha)
+    return alpha * (xp.log(alpha) - xp.logaddexp(eta, xp.log(alpha)))
+
+
+def _nb_log_positive(eta, alpha):
+    """log P(NB > 0) = log(1 - (1 + mu / alpha)^-alpha), finite for every finite eta: with
+    x = eta - log alpha, t = alpha softplus(x) = -log NB(0); where mu is negligible against
+    alpha (x < -30), 1 - exp(-t) = t to machine precision, and log t = log alpha + x.  (Both
+    branches are kept finite, so neither's gradient is nan.)"""
+    xp = _xp(eta, alpha)
+    x = eta - xp.log(alpha)
+    small = x < -30.0
+    safe = xp.where(small, 0.0, x)
+    t = alpha * xp.logaddexp(0.0, safe)
+    large = xp.log1mexp(-t) if xp is not np else np.log(-np.expm1(-t))
+    return xp.where(small, xp.log(alpha) + x, large)
+
+
+def _summed(self, link, y, eta, aux, trials, weights):
+    """sum of the rows' log densities where ``weights`` (the padded strategy's mask)."""
+    import pytensor.tensor as pt
+
+    logp = self.log_density(link, y, eta, aux, trials)
+    return pt.sum(pt.where(np.asarray(weights, dtype=bool), logp, 0.0))
+
+
+class _ZeroCounts:
+    """What zero-inflated and hurdle counts share: the zero probability's name and prior,
+    and the count part's density (``Poisson`` or ``NegBinomial``, the next class in the
+    MRO) with its log P(0) and log P(> 0)."""
+
+    zero: str = "zi"
+    pymc = None
+    gibbs = gibbs_link = None
+    probabilities = ("zi", "hu")
+    summed_logp = _summed
+    aux_groups = {"zi": "Zero-inflation", "hu": "Hurdle"}
+    aux_meaning = {**NegBinomial.aux_meaning, "zi": "the probability of a structural zero",
+                   "hu": "the probability of a zero (the hurdle)"}
+
+    def default_aux_priors(self, y):
+        return {**super().default_aux_priors(y), self.zero: _uniform_probability()}
+
+    def _count_aux(self, aux):
+        return {k: v for k, v in aux.items() if k != self.zero}
+
+    def _count(self, numpy: bool, link, y, eta, aux, trials):
+        density = super().logpdf_numpy if numpy else super().log_density
+        return density(link, y, eta, self._count_aux(aux), trials)
+
+    def _log_zero(self, eta, aux):
+        """log P(count = 0) (PyTensor or NumPy)."""
+        if "alpha" in aux:
+            return _nb_log_zero(eta, aux["alpha"])
+        return -_xp(eta).exp(eta)
+
+    def _log_positive(self, eta, aux):
+        """log P(count > 0), finite for every finite eta (PyTensor or NumPy)."""
+        if "alpha" in aux:
+            return _nb_log_positive(eta, aux["alpha"])
+        if _xp(eta) is np:
+            return np.log(-np.expm1(-np.exp(eta)))
+        return LINKS["cloglog"].binary_logs(eta)[0]    # 1 - exp(-exp(eta)): cloglog's p
+
+
+    def log_density(self, link, y, eta, aux, trials):
+        return self._mix(self._count(False, link, y, eta, aux, trials), eta, aux, y)
+
+    def logpdf_numpy(self, link, y, eta, aux, trials):
+        aux = {k: np.asarray(v) for k, v in aux.items()}
+        return self._mix(self._count(True, link, y, eta, aux, trials), eta, aux, y)
+
+
+class _ZeroInflated(_ZeroCounts):
+    def _mix(self, count, eta, aux, y):
+        return _zero_inflated(count, self._log_zero(eta, aux), aux["zi"], y)
+
+    def simulate(self, mu, aux, trials, rng):
+        counts = super().simulate(mu, self._count_aux(aux), trials, rng)
+        return np.where(rng.random(np.shape(mu)) < aux["zi"], 0, counts)
+
+    def response_mean(self, link, eta, aux, trials):
+        return (1.0 - np.asarray(aux["zi"])) * link.inverse_numpy(eta)
+
+
+class _Hurdle(_ZeroCounts):
+    zero = "hu"
+
+    def _mix(self, count, eta, aux, y):
+        return _hurdle(count, self._log_positive(eta, aux), aux["hu"], y)
+
+    def simulate(self, mu, aux, trials, rng):
+        count_aux = self._count_aux(aux)
+        draw = lambda m: super(_Hurdle, self).simulate(m, count_aux, trials, rng)  # noqa: E731
+        return _positive_counts(draw, mu, aux["hu"], rng)
+
+    def response_mean(self, link, eta, aux, trials):
+        aux = {k: np.asarray(v) for k, v in aux.items()}
+        positive = np.exp(self._log_positive(eta, aux))
+        return (1.0 - aux["hu"]) * link.inverse_numpy(eta) / positive
+
+
+@register
+class ZeroInflatedPoisson(_ZeroInflated, Poisson):
+    name = "zero_inflated_poisson"
+    aux = ("zi",)
+    ml_aux_start = {"zi": 0.2}
+    boundary_of = {"poisson": "zero-inflation zi at 0"}
+    calibration_priors = {**_ZERO, "zi": "Beta(2, 6)"}
+
+
+@register
+class ZeroInflatedNegBinomial(_ZeroInflated, NegBinomial):
+    name = "zero_inflated_negbinomial"
+    aux = ("alpha", "zi")
+    ml_aux_start = {"zi": 0.2, "alpha": 2.0}
+    boundary_of = {"negbinomial": "zero-inflation zi at 0"}
+    calibration_priors = {**_ZERO, "alpha": "Gamma(4, 1)", "zi": "Beta(2, 6)"}
+
+
+@register
+class HurdlePoisson(_Hurdle, Poisson):
+    name = "hurdle_poisson"
+    aux = ("hu",)
+    ml_aux_start = {"hu": 0.3}
+    calibration_priors = {**_ZERO, "hu": "Beta(2, 6)"}
+
+
+@register
+class HurdleNegBinomial(_Hurdle, NegBinomial):
+    name = "hurdle_negbinomial"
+    aux = ("alpha", "hu")
+    ml_aux_start = {"hu": 0.3, "alpha": 2.0}
+    boundary_of = {}
+    calibration_priors = {**_ZERO, "alpha": "Gamma(4, 1)", "hu": "Beta(2, 6)"}
+
+
+@register
+class HurdleLogNormal(LogNormal):
+    """Zeros with probability ``hu``, positive values lognormal (brms's
+    ``hurdle_lognormal``): e.g. costs, rainfall, time spent, where zero means none."""
+
+    name = "hurdle_lognormal"
+    aux = ("sigma", "hu")
+    probabilities = ("hu",)
+    aux_meaning = {**LogNormal.aux_meaning, "hu": "the probability of a zero (the hurdle)"}
+    pymc = None
+    aux_groups = {"hu": "Hurdle"}
+    calibration_priors = {**LogNormal.calibration_priors, "hu": "Beta(2, 6)"}
+
+    def location(self, y):
+        y = np.asarray(y, dtype=float)
+        positive = y[y > 0]
+        floor = positive.min() if positive.size else 1.0
+        return np.log(np.where(y > 0, y, floor))
+
+    def check_response(self, y, name, trials):
+        check_response_numeric(y, name, self.name)
+        y = np.asarray(y, dtype=float)
+        if np.any(y < 0):
+            raise ValueError(f"family {self.name!r} needs a response of zeros and positive "
+                             f"values, but {name!r} has {int((y < 0).sum())} negative value(s)")
+        if not np.any(y > 0):
+            raise ValueError(f"family {self.name!r} needs some positive values in {name!r}")
+
+    def example_response(self, n):
+        return np.arange(n) % 3 * 1.0
+
+    def default_aux_priors(self, y):
+        y = np.asarray(y, dtype=float)
+        return {**super().default_aux_priors(y[y > 0]), "hu": _uniform_probability()}
+
+    summed_logp = _summed
+
+    def log_density(self, link, y, eta, aux, trials):
+        safe = _xp(y).where(y > 0, y, 1.0)        # log y, taken at zeros too, is not used
+        positive = LogNormal.log_density(self, link, safe, eta, aux, trials)
+        return _hurdle(positive, 0.0, aux["hu"], y)
+
+    def logpdf_numpy(self, link, y, eta, aux, trials):
+        safe = np.where(y > 0, y, 1.0)
+        positive = LogNormal.logpdf_numpy(self, link, safe, eta, aux, trials)
+        return _hurdle(positive, 0.0, aux["hu"], y)
+
+    def simulate(self, mu, aux, trials, rng):
+        values = LogNormal.simulate(self, mu, aux, trials, rng)
+        return np.where(rng.random(np.shape(mu)) < aux["hu"], 0.0, values)
+
+    def response_mean(self, link, eta, aux, trials):
+        return (1.0 - np.asarray(aux["hu"])) * LogNormal.response_mean(self, link, eta, aux,
+                                                                      trials)
+
+
+def _positive_counts(draw, mu, hu, rng: np.random.Generator) -> np.ndarray:
+    """Zeros with probability ``hu``, else draws from the count distribution conditioned on
+    being positive (redrawn where zero; the few left after 200 rounds, at means near zero,
+    are set to 1, the conditional distribution's mode there)."""
+    mu = np.asarray(mu, dtype=float)
+    out = draw(mu)
+    for _ in range(200):
+        zero = out == 0
+        if not zero.any():
+            break
+        out = np.where(zero, draw(mu), out)
+    out = np.where(out == 0, 1, out)
+    return np.where(rng.random(mu.shape) < np.broadcast_to(hu, mu.shape), 0, out)
