@@ -51,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     case.add_argument("name", help="sleepstudy, cbpp, ...")
     case.add_argument("--draws", type=int, help="draws per chain (default: the notebook's own)")
     calib = sub.add_parser("sbc", help="simulation-based calibration of one family's model")
-    calib.add_argument("family", help="gaussian, poisson, binomial or bernoulli")
+    calib.add_argument("family", help="a family with a calibration model (every family: "
+                       "gaussian, poisson, gamma, zero_inflated_poisson, ...)")
     calib.add_argument("--n-sims", type=int, default=200)
     calib.add_argument("--draws", type=int, default=1000, help="draws per chain")
     calib.add_argument("--tune", type=int, default=1000)

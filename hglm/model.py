@@ -62,6 +62,10 @@ def _observed_data(idata, design: Design) -> None:
     idata.add_groups({"observed_data": data})
 
 
+def _design(spec: ModelSpec, data: pd.DataFrame) -> Design:
+    return make_design(spec.formula, data, spec.family_object, spec.weights)
+
+
 def _response_column(data: pd.DataFrame, design: Design):
     import numpy as np
 
@@ -82,7 +86,9 @@ class Model:
     data : pandas.DataFrame
         The data; rows with missing values in used columns are dropped with a warning.
     family : str or Family
-        ``"gaussian"``, ``"poisson"``, ``"binomial"``, ``"bernoulli"`` or ``"negbinomial"``.
+        ``"gaussian"``, ``"student"``, ``"lognormal"``, ``"gamma"``, ``"beta"``,
+        ``"poisson"``, ``"negbinomial"``, ``"binomial"``, ``"bernoulli"``, ``"betabinomial"``,
+        ``"zero_inflated_poisson"``, ``"hurdle_poisson"``, ... (the README's family table).
     priors : dict, optional
         Prior key -> :class:`hglm.Prior` or its string form; see ``m.priors`` for the keys
         in use and :mod:`hglm.graph.priors` for the default rules.
@@ -95,20 +101,24 @@ class Model:
     centered : bool or dict, optional
         Centered (``True``) or non-centered (``False``) sampled group effects, for all blocks or
         per group label; by default chosen from the data (see ``m.parameterization``).
+    weights : str, optional
+        A column of likelihood weights: row i's log-likelihood counts ``weights[i]`` times
+        (brms's ``weights()``, glmmTMB's ``weights``); integer weights are frequencies, so
+        a row of weight 3 is three identical rows.
     """
 
     def __init__(self, formula: str, data: pd.DataFrame, family: str | Family = "gaussian",
                  priors: Mapping[str, Prior | str] | None = None, link: str | None = None,
-                 strategy: str = "auto", centered: bool | Mapping[str, bool] | None = None
-                 ) -> None:
-        spec = ModelSpec.of(formula, family, priors, link, strategy, centered)
-        self._assemble(spec, make_design(spec.formula, data, spec.family_object), data)
+                 strategy: str = "auto", centered: bool | Mapping[str, bool] | None = None,
+                 weights: str | None = None) -> None:
+        spec = ModelSpec.of(formula, family, priors, link, strategy, centered, weights)
+        self._assemble(spec, _design(spec, data), data)
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, data: pd.DataFrame) -> Model:
         """The model ``spec`` describes, on ``data``."""
         model = cls.__new__(cls)
-        model._assemble(spec, make_design(spec.formula, data, spec.family_object), data)
+        model._assemble(spec, _design(spec, data), data)
         return model
 
     def _assemble(self, spec: ModelSpec, design: Design, data: pd.DataFrame) -> None:
@@ -118,7 +128,8 @@ class Model:
         self.family = design.family
         self.design = design
         self.source_data = data            # the user's frame, so update() can add columns
-        self.data = data[used_columns(design.formula)]
+        columns = used_columns(design.formula) + ([spec.weights] if spec.weights else [])
+        self.data = data[list(dict.fromkeys(columns))]
         self.prior_set: PriorSet = resolve_priors(design, spec.prior_dict)
         self._strategy = get_strategy(spec.strategy, design, spec.centering)  # refuses misfits
         self._pymc_model: pm.Model | None = None

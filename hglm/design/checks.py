@@ -103,6 +103,26 @@ def check_finite(data: pd.DataFrame, columns: Iterable[str]) -> None:
                                  f"recode them before fitting")
 
 
+def check_weights(data: pd.DataFrame, column: str) -> None:
+    """Likelihood weights: a numeric column, finite, non-negative, none missing, some
+    positive."""
+    if column not in data.columns:
+        raise ValueError(f"weights column {column!r} is not in the data; columns are "
+                         f"{', '.join(map(str, data.columns[:10]))}")
+    values = data[column]
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        raise ValueError(f"weights column {column!r} must be numeric, got {values.dtype}")
+    w = values.to_numpy(dtype=float)
+    problems = {"missing": np.isnan(w), "infinite": np.isinf(w), "negative": w < 0}
+    for what, bad in problems.items():
+        if bad.any():
+            raise ValueError(f"weights column {column!r} has {int(bad.sum())} {what} value(s) "
+                             f"(first in row {int(np.flatnonzero(bad)[0])}); weights must be "
+                             f"finite and >= 0 (0 leaves a row out of the likelihood)")
+    if not (w > 0).any():
+        raise ValueError(f"weights column {column!r} is zero everywhere: no row would count")
+
+
 def check_finite_design(values: np.ndarray, what: str) -> None:
     """After the formula's transforms: ``np.log(y)`` of a zero, ``I(1 / x)`` of a zero."""
     values = np.asarray(values, dtype=float)

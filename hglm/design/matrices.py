@@ -70,6 +70,9 @@ class Design:
     blocks: tuple[GroupBlock, ...]
     n_dropped: int
     success_level: object | None = None   # bernoulli responses given as labels
+    #: likelihood weights per row (``weights="column"``), or None: each row's log-likelihood
+    #: counts ``weights[i]`` times, as brms's ``weights()`` and glmmTMB's ``weights``
+    weights: np.ndarray | None = None
     matrices: DesignMatrices | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -102,9 +105,12 @@ def formula_env() -> Environment:
 
 
 def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
-                family: str | Family = "gaussian") -> Design:
-    """Check the data against the formula and build the design (lme4's ``lFormula``)."""
+                family: str | Family = "gaussian", weights: str | None = None) -> Design:
+    """Check the data against the formula and build the design (lme4's ``lFormula``);
+    ``weights`` names a column of likelihood weights."""
     checks.check_data_frame(data)
+    if weights is not None:
+        checks.check_weights(data, weights)
     family = as_family(family)
     parsed = formula if isinstance(formula, ParsedFormula) else parse_formula(formula)
 
@@ -145,8 +151,9 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
         checks.check_finite_design(offset, "the offset")
     X, names = _drop_aliased(X, names)
     blocks = _blocks(parsed, frame, env, family)
+    w = None if weights is None else data.loc[row_index, weights].to_numpy(dtype=float)
     return Design(parsed, family, frame, row_index, y, trials, X, names, offset, blocks,
-                  n_dropped, success_level, matrices)
+                  n_dropped, success_level, weights=w, matrices=matrices)
 
 
 def _drop_aliased(X: np.ndarray, names: tuple[str, ...]):

@@ -68,6 +68,9 @@ def _data(design: Design) -> str:
                      "Intercept_centered")
     if design.offset is not None:
         lines.append("offset: added to the linear predictor")
+    if design.weights is not None:
+        lines.append("likelihood weights: each row's log-likelihood times its weight "
+                     f"(sum {_num(float(design.weights.sum()))})")
     for block in design.blocks:
         corr = "correlated" if block.has_correlation else "independent" if block.q > 1 else ""
         factor = "" if block.factor == block.label else f" of {block.factor}"

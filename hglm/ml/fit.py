@@ -131,7 +131,8 @@ def fit_ml(design: Design, reml: bool = False) -> MLFit:
                       ConvergenceWarning, stacklevel=2)
     for text in singular:
         warnings.warn(f"{design.formula.formula!r}: {text}", SingularFitWarning, stacklevel=2)
-    logLik = scaling.loglik(optimum.value, design.n, reml)
+    n = design.n if design.weights is None else float(design.weights.sum())
+    logLik = scaling.loglik(optimum.value, n, reml)
     npar = lay.n_phi if not reml else lay.n_phi + lay.p
     return MLFit(design, reml, logLik, npar, _fixef(design, lay, optimum, scaling),
                  _varcorr(design, lay, optimum.phi, scaling), optimum.converged,

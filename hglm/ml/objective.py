@@ -112,7 +112,8 @@ class ParamLayout:
 def _structure(design: Design, reml: bool) -> tuple:
     """What the compiled program depends on; everything else is data."""
     return (design.family, reml, len(design.fixed_names), design.offset is not None,
-            design.trials is not None, tuple((b.q, b.correlated) for b in design.blocks))
+            design.trials is not None, design.weights is not None,
+            tuple((b.q, b.correlated) for b in design.blocks))
 
 
 def _data(design: Design) -> list[np.ndarray]:
@@ -120,6 +121,7 @@ def _data(design: Design) -> list[np.ndarray]:
     out = [design.X.astype(float), design.y.astype(float)]
     out += [design.offset.astype(float)] if design.offset is not None else []
     out += [design.trials.astype(float)] if design.trials is not None else []
+    out += [design.weights.astype(float)] if design.weights is not None else []
     start = 0
     for block in design.blocks:
         positions = start + block.index[:, None] * block.q + np.arange(block.q)[None, :]
@@ -137,9 +139,11 @@ class _Graph:
         self.X, self.y = pt.dmatrix("X"), pt.dvector("y")
         self.offset = pt.dvector("offset") if design.offset is not None else None
         self.trials = pt.dvector("trials") if design.trials is not None else None
+        self.weights = pt.dvector("weights") if design.weights is not None else None
         self.blocks = [(pt.dmatrix(f"Z{k}"), pt.lvector(f"index{k}"), pt.lmatrix(f"pos{k}"),
                         pt.lscalar(f"levels{k}")) for k in range(len(design.blocks))]
-        self.inputs = [self.X, self.y] + [v for v in (self.offset, self.trials) if v is not None]
+        self.inputs = [self.X, self.y] + [v for v in (self.offset, self.trials, self.weights)
+                                          if v is not None]
         self.inputs += [v for block in self.blocks for v in block]
 
     def build(self, phi, w, lay: ParamLayout):
@@ -163,7 +167,8 @@ class _Graph:
             eta = eta + pt.sum(Z * (scale * u @ lam.T)[index], axis=1)
             loadings.append((scale * Z @ lam, pos, block.q))
             start = start + levels * block.q
-        loglik = pt.sum(d.family.log_density(self.y, eta, aux, self.trials))
+        rows = d.family.log_density(self.y, eta, aux, self.trials)
+        loglik = pt.sum(rows if self.weights is None else self.weights * rows)
         G = loglik - 0.5 * pt.sum(w[:n_u] ** 2)
         if lay.n_w == 0:
             return loglik, G, pt.zeros((0, 0)), G

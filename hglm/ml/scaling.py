@@ -51,7 +51,7 @@ class Scaling:
         """The internal log-likelihood on the user's scale (Jacobians of y, and of beta for
         REML, which integrates beta out and so depends on its parametrization as lme4's
         REML criterion does)."""
-        out = value - n * np.log(self.y_scale)
+        out = value - n * np.log(self.y_scale)      # n: the weights' sum where weighted
         if reml:
             p = self.T.shape[0]
             out += p * np.log(self.coef_scale) + np.linalg.slogdet(self.T)[1]

@@ -110,4 +110,6 @@ def pointwise_log_likelihood(design: Design, posterior) -> np.ndarray:
         eta = linear_predictor(design, posterior, draws=s)
         out[s] = design.family.logpdf_numpy(design.y, eta, {k: v[s] for k, v in aux.items()},
                                             design.trials)
+    if design.weights is not None:      # as brms: each row's log-likelihood times its weight
+        out *= design.weights
     return out

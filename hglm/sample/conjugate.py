@@ -76,6 +76,7 @@ class ConjugateProblem:
 def conjugate_problem(design: Design, priors: PriorSet) -> ConjugateProblem:
     """The sampler's bundle, or a ValueError naming the rule the model breaks."""
     check_family(design)
+    check_unweighted(design)
     check_one_factor(design)
     block = design.blocks[0]
     check_correlated(block)
@@ -106,6 +107,12 @@ def check_family(design: Design) -> None:
         raise ValueError(f"sampler='gibbs' handles {supported} with their canonical links; "
                          f"this model is {fam} with the {fam.link} link: use NUTS "
                          f"(sampler='auto')")
+
+
+def check_unweighted(design: Design) -> None:
+    if design.weights is not None:
+        raise ValueError("sampler='gibbs' does not take observation weights; use NUTS "
+                         "(sampler='auto')")
 
 
 def check_one_factor(design: Design) -> None:

@@ -26,7 +26,7 @@ _DOT = re.compile(r"(?<![\w.])\.(?![\w.])")
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Formula, family, link, priors, strategy and centering of a model.
+    """Formula, family, link, priors, strategy, centering and observation weights of a model.
 
     Build one with :meth:`of` (which checks and normalizes its arguments) or take it from a
     model (``m.spec``) or a fit (``fit.spec``); :meth:`update` gives a changed copy.
@@ -38,12 +38,13 @@ class ModelSpec:
     priors: tuple[tuple[str, str], ...] = ()
     strategy: str = "auto"
     centered: bool | tuple[tuple[str, bool], ...] | None = None
+    weights: str | None = None     # the data column of likelihood weights
 
     @classmethod
     def of(cls, formula: str, family: str | Family = "gaussian",
            priors: Mapping[str, Prior | str] | None = None, link: str | None = None,
-           strategy: str = "auto", centered: bool | Mapping[str, bool] | None = None
-           ) -> ModelSpec:
+           strategy: str = "auto", centered: bool | Mapping[str, bool] | None = None,
+           weights: str | None = None) -> ModelSpec:
         """The spec of ``hglm.Model``'s arguments; bad priors, families and links fail here."""
         if not isinstance(formula, str):
             raise ValueError(f"formula must be a string such as 'y ~ x + (1 | g)', "
@@ -57,7 +58,10 @@ class ModelSpec:
                              "{'sd': 'HalfNormal(10)'}")
         forms = tuple((str(key), repr(as_prior(value, key)))
                       for key, value in (priors or {}).items())
-        return cls(formula, fam.name, fam.link, forms, strategy, _centering(centered))
+        if weights is not None and not isinstance(weights, str):
+            raise ValueError(f"weights must name a data column (weights='w'), got "
+                             f"{type(weights).__name__}")
+        return cls(formula, fam.name, fam.link, forms, strategy, _centering(centered), weights)
 
     @property
     def family_object(self) -> Family:
@@ -85,7 +89,8 @@ class ModelSpec:
                              f"{', '.join(f.name for f in dataclasses.fields(self))}")
         args = {"formula": self.formula, "family": self.family, "priors": self.prior_dict,
                 "link": None if "family" in changes else self.link,
-                "strategy": self.strategy, "centered": self.centering}
+                "strategy": self.strategy, "centered": self.centering,
+                "weights": self.weights}
         if "formula" in changes:
             changes["formula"] = update_formula(self.formula, changes["formula"])
         args.update(changes)
@@ -95,13 +100,14 @@ class ModelSpec:
         """A JSON-ready dict; :meth:`from_dict` reads it back."""
         return {"formula": self.formula, "family": self.family, "link": self.link,
                 "priors": self.prior_dict, "strategy": self.strategy,
-                "centered": self.centering}
+                "centered": self.centering, "weights": self.weights}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> ModelSpec:
         return cls.of(values["formula"], values.get("family", "gaussian"),
                       values.get("priors"), values.get("link"),
-                      values.get("strategy", "auto"), values.get("centered"))
+                      values.get("strategy", "auto"), values.get("centered"),
+                      values.get("weights"))
 
 
 def _centering(centered: bool | Mapping[str, bool] | None):

@@ -7,6 +7,7 @@ dataset = "sleepstudy"            # a bundled dataset, or: path = "data.csv" (CS
 [model]
 formula = "Reaction ~ Days + (Days | Subject)"
 family = "gaussian"               # link = "..." for a non-default link
+                                  # weights = "w": a column of likelihood weights
 
 [priors]                          # prior keys and their string forms
 sd = "HalfStudentT(3, 50)"
@@ -47,7 +48,7 @@ __all__ = ["Spec", "SpecError", "load_spec", "parse_spec"]
 
 _SCHEMA: dict[str, dict[str, type | tuple]] = {
     "data": {"dataset": str, "path": str},
-    "model": {"formula": str, "family": str, "link": str, "strategy": str},
+    "model": {"formula": str, "family": str, "link": str, "strategy": str, "weights": str},
     "priors": {},  # any key -> str, checked against the model
     "sampling": {"draws": int, "tune": int, "chains": int, "seed": int, "sampler": str,
                  "target_accept": float},

@@ -49,8 +49,14 @@ LOWER = 0.05
 
 
 def _working(design: Design) -> tuple[np.ndarray, np.ndarray]:
-    """Working response and weights on the link scale, from the data alone (the family's)."""
-    return design.family.working_response(design.y, design.trials)
+    """Working response and weights on the link scale, from the data alone (the family's),
+    the weights times the rows' likelihood weights."""
+    return _weighted(design, design.family.working_response(design.y, design.trials))
+
+
+def _weighted(design: Design, working: tuple[np.ndarray, np.ndarray]):
+    z, w = working
+    return (z, w) if design.weights is None else (z, w * design.weights)
 
 
 def _per_level(block: GroupBlock, z: np.ndarray, w: np.ndarray):
@@ -108,7 +114,7 @@ def cautious_weights(est: np.ndarray, sampling: np.ndarray) -> np.ndarray:
 
 def _working_at(design: Design, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Working response and weights at the linear predictor ``eta`` (one IRLS step)."""
-    return design.family.working_response(design.y, design.trials, eta)
+    return _weighted(design, design.family.working_response(design.y, design.trials, eta))
 
 
 def _fixed_fit(design: Design, z: np.ndarray, w: np.ndarray) -> np.ndarray:

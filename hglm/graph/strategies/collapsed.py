@@ -54,6 +54,8 @@ class CollapsedStrategy(Strategy):
     def unsupported(self, design: Design) -> str | None:
         if design.family.counts_family is None:
             return "only binomial and bernoulli rows can be summed into counts"
+        if design.weights is not None and np.any(design.weights != np.round(design.weights)):
+            return "rows with fractional weights cannot be summed into counts"
         return None
 
     def worthwhile(self, design: Design) -> bool:
@@ -66,14 +68,17 @@ class CollapsedStrategy(Strategy):
                    aux: dict) -> None:
         first, inverse = collapse_rows(design)
         trials = design.trials if design.trials is not None else np.ones(design.n, dtype=np.int64)
-        successes = np.bincount(inverse, weights=design.y).astype(np.int64)
-        totals = np.bincount(inverse, weights=trials).astype(np.int64)
+        # integer weights are frequencies: a row of weight k is k identical rows
+        freq = np.ones(design.n) if design.weights is None else design.weights
+        successes = np.bincount(inverse, weights=freq * design.y).astype(np.int64)
+        totals = np.bincount(inverse, weights=freq * trials).astype(np.int64)
         model = pm.modelcontext(None)
         model.add_coord("pattern", np.arange(len(first)))
         eta = self.indexed.linear_predictor(design, fixed, blocks, rows=first)
         design.family.counts_family.likelihood(
             likelihood_name(design), eta, aux, observed=successes, trials=totals, dims="pattern")
-        constant = _log_choose(trials, design.y).sum() - _log_choose(totals, successes).sum()
+        constant = (freq * _log_choose(trials, design.y)).sum() \
+            - _log_choose(totals, successes).sum()
         pm.Potential("collapse_constant", pt.as_tensor(constant))
 
     def notes(self, design: Design) -> dict[str, str]:

@@ -92,6 +92,10 @@ class IndexedStrategy(Strategy):
     def likelihood(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                    aux: dict) -> None:
         eta = self.linear_predictor(design, fixed, blocks)
+        if design.weights is not None:     # each row's log-likelihood times its weight
+            pm.Potential(likelihood_name(design, "_weighted"), design.family.summed_logp(
+                design.y, eta, aux, design.trials, design.weights))
+            return
         design.family.likelihood(likelihood_name(design), eta, aux, observed=design.y,
                                  trials=design.trials, dims="obs")
 
@@ -231,7 +235,9 @@ class IndexedStrategy(Strategy):
         sampled = design.blocks if sampled is None else sampled
         kinds = self.describe(design, sampled)
         out = {design.response_name: "each row's likelihood given its linear predictor ("
-                                     f"{design.family.description})"}
+                                     f"{design.family.description})",
+               design.response_name + "_weighted": "sum over rows of weight x log-likelihood "
+                                                   f"({design.family.description})"}
         for block in sampled:
             out.update(_block_notes(block, kinds[block.label], self.weights(design, block)))
         return out

@@ -114,17 +114,21 @@ class MarginalStrategy(Strategy):
         y = design.y - (design.offset if design.offset is not None else 0.0)
         return chosen, outside, Z, chosen[0].index, chosen[0].n_levels, y
 
+
+
     def likelihood(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                    aux: dict) -> None:
         chosen, _, Z, index, G, y = self._integrated(design)
+        sw = _root_weights(design)
         labels = {b.label for b in chosen}
         inside = [p for p in blocks if p.block.label in labels]
         outside = [p for p in blocks if p.block.label not in labels]
-        Q, n = Z.shape[1], design.n
+        Q, n = Z.shape[1], float(np.sum(sw**2))
+        Z = Z * sw[:, None]
         L = pt.linalg.block_diag(*[p.scale_tril() for p in inside]) if len(inside) > 1 \
             else inside[0].scale_tril()
         if not outside:
-            s = _stats(Z, index, G, fixed.X, y)
+            s = _stats(Z, index, G, fixed.X * sw[:, None], y * sw)
             coef = fixed.coef if fixed.X.shape[1] else pt.zeros(0)
             rtr = s.yty - 2 * pt.dot(coef, s.Xty) + pt.dot(coef, pt.dot(s.XtX, coef))
             Ztr = s.Zty - pt.tensordot(pt.as_tensor(s.ZtX), coef, axes=[[2], [0]]) \
@@ -132,7 +136,7 @@ class MarginalStrategy(Strategy):
             ZtZ = s.ZtZ
         else:
             # the other factors' effects stay sampled, placed as the indexed strategy does
-            resid = design.y - self.others.linear_predictor(design, fixed, outside)
+            resid = (design.y - self.others.linear_predictor(design, fixed, outside)) * sw
             rtr = pt.sum(resid**2)
             Ztr = pt.zeros((G, Q))[index].inc(pt.as_tensor(Z) * resid[:, None])
             ZtZ = _cross(Z, index, G, Z)
@@ -148,6 +152,8 @@ class MarginalStrategy(Strategy):
 
     def complete(self, idata, design: Design, seed: int | None = None) -> None:
         chosen, outside, Z, index, G, y = self._integrated(design)
+        sw = _root_weights(design)
+        Zs = Z * sw[:, None]
         Q = Z.shape[1]
         post = idata.posterior
         rng = np.random.default_rng(seed)
@@ -159,8 +165,8 @@ class MarginalStrategy(Strategy):
         for block in chosen:
             L[:, pos:pos + block.q, pos:pos + block.q] = covariance_cholesky(post, block)
             pos += block.q
-        ZtZ = _cross(Z, index, G, Z)
-        stats = _stats(Z, index, G, design.X, y) if not outside else None
+        ZtZ = _cross(Zs, index, G, Zs)
+        stats = _stats(Zs, index, G, design.X * sw[:, None], y * sw) if not outside else None
         others = [(b, draws_matrix(post, names.r(b.label))) for b in outside]
         r = np.empty((S, G, Q))
         chunk = max(1, min(S, int(2e7 // max(design.n, G * Q * Q))))
@@ -172,7 +178,8 @@ class MarginalStrategy(Strategy):
                 resid = y[None] - beta[s] @ design.X.T
                 for block, rb in others:
                     resid = resid - np.einsum("snk,nk->sn", rb[s][:, block.index], block.Z)
-                Ztr = np.stack([_cross(Z, index, G, res[:, None])[:, :, 0] for res in resid])
+                Ztr = np.stack([_cross(Zs, index, G, (res * sw)[:, None])[:, :, 0]
+                                for res in resid])
             Ls, s2 = L[s], sigma2[s][:, None, None, None]
             M = np.eye(Q) + np.einsum("sba,gbc,scd->sgad", Ls, ZtZ, Ls) / s2
             w = np.einsum("sgb,sba->sga", Ztr, Ls)
@@ -213,3 +220,10 @@ class MarginalStrategy(Strategy):
         out = {b.label: "marginalized" for b in chosen}
         out.update(self.others.describe(design, outside))
         return out
+
+
+def _root_weights(design: Design) -> np.ndarray:
+    """sqrt of each row's likelihood weight (ones without weights): the weighted gaussian
+    likelihood prod_i N(y_i | m_i, sigma^2)^w_i is quadratic in the effects as before, with
+    every row's Z, X and residual scaled by sqrt(w_i) and n replaced by sum(w)."""
+    return np.ones(design.n) if design.weights is None else np.sqrt(design.weights)

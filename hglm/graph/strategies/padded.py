@@ -47,6 +47,8 @@ class PaddedStrategy(IndexedStrategy):
         eta = self.linear_predictor(design, fixed, blocks, rows)
         trials = None if design.trials is None else design.trials[rows.order]
         y, mask = design.y[rows.order], rows.mask
+        if design.weights is not None:
+            mask = mask * design.weights[rows.order]
         pm.Potential(likelihood_name(design, "_padded"), _masked_logp(design, y, eta, aux, trials,
                                                                     mask))
 

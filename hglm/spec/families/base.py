@@ -122,12 +122,13 @@ class FamilyDef:
         return False
 
     def summed_logp(self, link: Link, y, eta, aux, trials, weights: np.ndarray):
-        """sum_i weights_i log p(y_i) (PyTensor); families with a cheaper closed form over
-        many rows write it out."""
+        """sum_i weights_i log p(y_i) (PyTensor; rows of weight 0, such as padding, left out
+        entirely); families with a cheaper closed form over many rows write it out."""
         import pytensor.tensor as pt
 
         logp = Family(self.name, link.name).logp(y, eta, aux, trials)
-        return pt.sum(pt.where(np.asarray(weights, dtype=bool), logp, 0.0))
+        w = np.asarray(weights, dtype=float)
+        return pt.sum(pt.where(w > 0, w * logp, 0.0))
 
     def check_response(self, y: np.ndarray, name: str, trials: np.ndarray | None) -> None:
         """Refuse a response this family cannot model, naming the problem."""

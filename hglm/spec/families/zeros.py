@@ -77,11 +77,12 @@ def _nb_log_positive(eta, alpha):
 
 
 def _summed(self, link, y, eta, aux, trials, weights):
-    """sum of the rows' log densities where ``weights`` (the padded strategy's mask)."""
+    """sum_i weights_i log p(y_i) (rows of weight 0, such as padding, left out)."""
     import pytensor.tensor as pt
 
     logp = self.log_density(link, y, eta, aux, trials)
-    return pt.sum(pt.where(np.asarray(weights, dtype=bool), logp, 0.0))
+    w = np.asarray(weights, dtype=float)
+    return pt.sum(pt.where(w > 0, w * logp, 0.0))
 
 
 class _ZeroCounts:
