@@ -113,19 +113,18 @@ def _group_effects(design: Design, strategy: Strategy, model: pm.Model,
 
 
 def _likelihood(model: pm.Model, taken: set[str], notes: dict) -> str:
-    lines = []
-    for var in [*model.observed_RVs, *model.potentials]:
-        if var.name not in taken:
-            lines += _variable_lines(model, var, notes.get(var.name))
-    return _section("likelihood", lines)
+    return _section("likelihood", _listed(model, [*model.observed_RVs, *model.potentials],
+                                          taken, notes))
 
 
 def _outputs(model: pm.Model, taken: set[str], notes: dict) -> str:
-    lines = []
-    for var in model.deterministics:
-        if var.name not in taken:
-            lines += _variable_lines(model, var, notes.get(var.name))
-    return _section("deterministic outputs", lines)
+    return _section("deterministic outputs", _listed(model, model.deterministics, taken, notes))
+
+
+def _listed(model: pm.Model, variables, taken: set[str], notes: dict) -> list[str]:
+    """The lines of ``variables`` not already shown under a group."""
+    return [line for var in variables if var.name not in taken
+            for line in _variable_lines(model, var, notes.get(var.name))]
 
 
 # -- pieces -----------------------------------------------------------------------------------

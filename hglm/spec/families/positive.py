@@ -24,6 +24,15 @@ def _brms_precision():
     return Gamma(0.01, 0.01)
 
 
+def _beta_shapes(link: Link, eta, phi):
+    """The beta shapes mu phi and (1 - mu) phi (PyTensor), floored where the mean underflows:
+    finite for every finite eta."""
+    import pytensor.tensor as pt
+
+    log_p, log_q = link.binary_logs(eta)
+    return pt.maximum(pt.exp(log_p) * phi, 1e-300), pt.maximum(pt.exp(log_q) * phi, 1e-300)
+
+
 def _irls(link: Link, y: np.ndarray, eta: np.ndarray | None, variance, low: float, high: float
           ) -> tuple[np.ndarray, np.ndarray]:
     """IRLS's working response and weights at ``eta`` (from the data: the link of y, kept
@@ -177,9 +186,7 @@ class BetaFamily(FamilyDef):
         import pytensor.tensor as pt
 
         phi = aux["phi"]
-        log_p, log_q = link.binary_logs(eta)
-        # shapes floored where the mean underflows: finite for every finite eta
-        a, b = pt.maximum(pt.exp(log_p) * phi, 1e-300), pt.maximum(pt.exp(log_q) * phi, 1e-300)
+        a, b = _beta_shapes(link, eta, phi)
         return (pt.gammaln(phi) - pt.gammaln(a) - pt.gammaln(b)
                 + (a - 1.0) * pt.log(y) + (b - 1.0) * pt.log1p(-y))
 
@@ -227,8 +234,7 @@ class BetaBinomial(Binomial):
         import pytensor.tensor as pt
 
         phi, n = aux["phi"], 1.0 if trials is None else trials
-        log_p, log_q = link.binary_logs(eta)
-        a, b = pt.maximum(pt.exp(log_p) * phi, 1e-300), pt.maximum(pt.exp(log_q) * phi, 1e-300)
+        a, b = _beta_shapes(link, eta, phi)
         choose = pt.gammaln(n + 1.0) - pt.gammaln(y + 1.0) - pt.gammaln(n - y + 1.0)
         return (choose + pt.gammaln(y + a) + pt.gammaln(n - y + b) - pt.gammaln(n + phi)
                 - pt.gammaln(a) - pt.gammaln(b) + pt.gammaln(phi))
