@@ -18,7 +18,7 @@ from pathlib import Path
 __all__ = ["main"]
 
 TEMPLATES = ("random-intercept", "random-slope", "crossed", "nested", "binomial-trials",
-             "poisson-offset", "negbinomial", "zero-inflated")
+             "poisson-offset", "negbinomial", "zero-inflated", "ordinal")
 
 
 def templates_dir() -> Path:

@@ -69,11 +69,16 @@ def _design(spec: ModelSpec, data: pd.DataFrame) -> Design:
 def _response_column(data: pd.DataFrame, design: Design):
     import numpy as np
 
+    values = design.y
+    if design.categories is not None:       # ordinal codes -> the categories themselves
+        values = pd.Categorical.from_codes(design.y, categories=list(design.categories),
+                                           ordered=True)
     if len(data) == design.n:
-        return design.y
-    column = np.full(len(data), np.nan)
-    column[data.index.get_indexer(design.row_index)] = design.y
-    return column
+        return values
+    column = pd.Series(pd.NA if design.categories is not None else np.nan, index=data.index,
+                       dtype=values.dtype if design.categories is not None else float)
+    column.iloc[data.index.get_indexer(design.row_index)] = values
+    return column.to_numpy()
 
 
 class Model:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["PriorKey", "sd", "cor", "L", "chol_cov", "r", "z", "eta", "partial",
-           "group_effect_variables", "term_dim", "cor_dim",
+           "group_effect_variables", "term_dim", "cor_dim", "aux_dim",
            "cor_pairs", "sd_key", "cor_key", "cov_key", "hyper"]
 
 
@@ -68,6 +68,12 @@ def group_effect_variables(label: str) -> tuple[str, ...]:
 def term_dim(label: str) -> str:
     """The dim that indexes a group's terms."""
     return f"{label}__term"
+
+
+def aux_dim(name: str) -> str:
+    """The dim that indexes a vector auxiliary parameter's values (``thresholds`` ->
+    ``threshold``, as ordinal's threshold coefficients)."""
+    return name[:-1] if name.endswith("s") else f"{name}__dim"
 
 
 def cor_dim(label: str) -> str:

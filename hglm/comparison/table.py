@@ -189,20 +189,27 @@ def _add_bayes_factors(rows, names, fits, ref) -> None:
             float(np.hypot(res.error, results[ref].error))
 
 
+#: a likelihood-ratio statistic this far below zero is the maximizations' tolerance (each
+#: log-likelihood to ~1e-6, tests/ml), read as 0; anything lower is shown as it is
+LRT_TOL = 1e-3
+
+
 def _add_lrt(rows, names, fits, ml) -> None:
     for k in range(1, len(fits)):
         stat = 2.0 * (ml[k].logLik - ml[k - 1].logLik)
+        if -LRT_TOL < stat < 0:     # a larger model's optimum, to the optimizer's tolerance
+            stat = 0.0
         df = ml[k].npar - ml[k - 1].npar
         null = boundary_null(fits[k - 1].design, fits[k].design, df)
         row = rows[names[k]]
+        if null is None:
+            row["null"] = "not nested: no test"
+            continue
         row.update(lrt_stat=stat, df=df)
         if df > 0:
             row["p_naive"] = float(stats.chi2.sf(max(stat, 0.0), df))
-        if null is None:
-            row["null"] = "not nested: no test"
-        else:
-            row["p_boundary"] = null.pvalue(stat)
-            row["null"] = f"{null} ({null.what}{'' if null.exact else ', approximate'})"
+        row["p_boundary"] = null.pvalue(stat)
+        row["null"] = f"{null} ({null.what}{'' if null.exact else ', approximate'})"
 
 
 def _interpret(table: pd.DataFrame, reference: str) -> list[str]:

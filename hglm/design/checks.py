@@ -18,13 +18,15 @@ from hglm.spec.families.responses import (  # noqa: F401
     check_binary,
     check_binomial,
     check_counts,
+    check_ordinal,
     check_response_numeric,
 )
 
 __all__ = [
     "check_data_frame", "check_columns", "check_unique_columns", "check_column_types",
     "check_nonempty", "check_finite", "check_finite_design", "check_response_numeric",
-    "check_counts", "check_binomial", "check_binary", "check_nlevels", "check_variation",
+    "check_counts", "check_binomial", "check_binary", "check_ordinal", "check_nlevels",
+    "check_variation",
     "aliased_columns", "RANK_TOL",
 ]
 

@@ -70,6 +70,8 @@ class Design:
     blocks: tuple[GroupBlock, ...]
     n_dropped: int
     success_level: object | None = None   # bernoulli responses given as labels
+    #: an ordinal response's categories in order; ``y`` holds their codes 0 .. K-1
+    categories: tuple | None = None
     #: likelihood weights per row (``weights="column"``), or None: each row's log-likelihood
     #: counts ``weights[i]`` times, as brms's ``weights()`` and glmmTMB's ``weights``
     weights: np.ndarray | None = None
@@ -131,8 +133,10 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
     row_index = frame.index
     frame = frame.reset_index(drop=True)
 
-    success_level = None
-    if parsed.response in frame.columns:  # a plain column: check it before formulae recodes it
+    success_level = categories = None
+    if family.response == "ordinal":
+        frame, categories = _ordinal_response(frame, parsed.response, family)
+    elif parsed.response in frame.columns:  # a plain column: check it before formulae recodes it
         if family.response in ("binary", "binomial"):
             frame, success_level = _binary_response(frame, parsed.response, family)
         else:
@@ -149,11 +153,22 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
         checks.check_finite_design(X[:, j], f"fixed-effect column {name!r}")
     if offset is not None:
         checks.check_finite_design(offset, "the offset")
-    X, names = _drop_aliased(X, names)
+    X, names = _absorb_intercept(X, names) if family.absorbs_intercept \
+        else _drop_aliased(X, names)
     blocks = _blocks(parsed, frame, env, family)
     w = None if weights is None else data.loc[row_index, weights].to_numpy(dtype=float)
     return Design(parsed, family, frame, row_index, y, trials, X, names, offset, blocks,
-                  n_dropped, success_level, weights=w, matrices=matrices)
+                  n_dropped, success_level, categories, weights=w, matrices=matrices)
+
+
+def _absorb_intercept(X: np.ndarray, names: tuple[str, ...]):
+    """Drop the intercept the family's thresholds absorb, and the columns aliased with it
+    (with ``0 + f`` every level of ``f``: one of them is dropped, as ``clm`` does)."""
+    if "Intercept" not in names:
+        X, names = np.column_stack([np.ones(len(X)), X]), ("Intercept",) + names
+    X, names = _drop_aliased(X, names)
+    keep = [j for j, name in enumerate(names) if name != "Intercept"]
+    return X[:, keep], tuple(names[j] for j in keep)
 
 
 def _drop_aliased(X: np.ndarray, names: tuple[str, ...]):
@@ -227,6 +242,34 @@ def _binary_response(frame: pd.DataFrame, name: str, family: Family):
     return frame.assign(**{name: (y == success).astype(int)}), success
 
 
+def _ordinal_response(frame: pd.DataFrame, name: str, family: Family):
+    """An ordered categorical column, or whole numbers, -> codes 0 .. K-1 in order; the
+    categories no row has are dropped (each would leave a threshold the data say nothing
+    about), with a warning."""
+    if name not in frame.columns:
+        raise ValueError(f"family {str(family)!r} needs the response as a column of the data "
+                         f"(ordered categories or whole numbers), not the expression {name!r}")
+    y = frame[name]
+    checks.check_ordinal(y, name, str(family))
+    if isinstance(y.dtype, pd.CategoricalDtype):
+        present = np.zeros(len(y.cat.categories), dtype=bool)
+        present[y.cat.codes] = True
+        categories = tuple(c for c, used in zip(y.cat.categories, present) if used)
+        unused = [c for c, used in zip(y.cat.categories, present) if not used]
+        if unused:
+            warnings.warn(f"response {name!r}: no row has the categor"
+                          f"{'ies' if len(unused) > 1 else 'y'} {', '.join(map(repr, unused))}; "
+                          f"dropped, so the thresholds are those between the categories "
+                          f"observed", DataWarning, stacklevel=4)
+        codes = (np.cumsum(present) - 1)[y.cat.codes]       # renumbered without the unused
+    else:
+        values = np.asarray(y, dtype=float)
+        levels = np.unique(values)
+        categories = tuple(int(v) if float(v).is_integer() else v for v in levels)
+        codes = np.searchsorted(levels, values)
+    return frame.assign(**{name: np.asarray(codes, dtype=np.int64)}), categories
+
+
 def _response(matrices: DesignMatrices, name: str, family: Family):
     values = np.asarray(matrices.response.design_matrix)
     kind = matrices.response.kind
@@ -244,7 +287,7 @@ def _response(matrices: DesignMatrices, name: str, family: Family):
         raise ValueError(f"response {name!r} must be one column, got {values.shape[1]}")
     values = values.reshape(-1)
     family.check_response(values, name)
-    whole = family.response in ("binary", "count")     # the family checked they are
+    whole = family.response in ("binary", "count", "ordinal")   # the family checked they are
     return values.astype(np.int64 if whole else float), None
 
 

@@ -23,6 +23,7 @@ from hglm.design.matrices import Design, GroupBlock
 from hglm.graph.distributions import (
     inverse_wishart_cholesky,
     lkj_cholesky_corr,
+    ordered_iid,
     unpack_corr_cholesky,
     unpack_cov_cholesky,
 )
@@ -61,6 +62,10 @@ def _coords(design: Design) -> dict:
         coords[names.term_dim(block.label)] = list(block.terms)
         if block.has_correlation:
             coords[names.cor_dim(block.label)] = names.cor_pairs(block.terms)
+    for name in design.family.aux:
+        labels = design.family.aux_coords(name, design.categories)
+        if labels is not None:
+            coords[names.aux_dim(name)] = list(labels)
     return coords
 
 
@@ -178,8 +183,15 @@ def _correlations(block: GroupBlock, corr_chol) -> None:
 
 def _auxiliary(design: Design, priors: PriorSet, maker: _PriorMaker) -> dict:
     aux = {}
-    for name in design.family.aux:
-        if name == "sigma" and priors.of_kind("sigma2"):
+    family = design.family
+    for name in family.aux:
+        coords = family.aux_coords(name, design.categories)
+        if coords is not None:      # an ordered vector: ordinal thresholds
+            entry = priors.of_kind(name)[0]
+            start = family.aux_start(design.y, design.categories)[name]
+            aux[name] = ordered_iid(name, entry.prior, maker.values(entry.key, entry.prior),
+                                    len(coords), dims=names.aux_dim(name), initval=start)
+        elif name == "sigma" and priors.of_kind("sigma2"):
             sigma2 = maker.scalar("sigma2", priors.of_kind("sigma2")[0])
             aux["sigma"] = pm.Deterministic("sigma", pt.sqrt(sigma2))
         else:

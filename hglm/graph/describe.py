@@ -64,7 +64,7 @@ def _data(design: Design) -> str:
     slopes = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
     if design.has_intercept and slopes:
         means = ", ".join(f"{design.fixed_names[j]} {_num(design.X[:, j].mean())}" for j in slopes)
-        lines.append(f"slopes centred at their means ({means}); the sampled intercept is "
+        lines.append(f"slopes centered at their means ({means}); the sampled intercept is "
                      "Intercept_centered")
     if design.offset is not None:
         lines.append("offset: added to the linear predictor")
@@ -171,7 +171,7 @@ def _governed(design: Design, entry: PriorEntry) -> tuple[str, str | None]:
 
 def _population_notes(design: Design, priors: PriorSet) -> dict[str, str]:
     """What the population-level variables built by :mod:`hglm.graph.assemble` are."""
-    notes = {"Intercept_centered": "the intercept at the slopes' means (centred predictors)",
+    notes = {"Intercept_centered": "the intercept at the slopes' means (centered predictors)",
              "b": "the slopes", "sigma2": "the residual variance; sigma = sqrt(sigma2)",
              "beta": "every fixed effect on the predictors' own scales (brms's b_)",
              **SHRINKAGE_NOTES}
@@ -183,7 +183,7 @@ def _population_notes(design: Design, priors: PriorSet) -> dict[str, str]:
     for name in design.family.aux:
         notes[name] = design.family.aux_meaning(name)
     if priors.of_kind("beta"):
-        notes["beta"] = "every fixed effect, one joint prior (predictors not centred)"
+        notes["beta"] = "every fixed effect, one joint prior (predictors not centered)"
     for block in design.blocks:
         label = block.label
         notes[names.sd(label)] = f"the standard deviations of {label}'s effects"

@@ -8,6 +8,9 @@
   own (user-settable) priors.
 * :func:`inverse_wishart_cholesky` -- inverse-Wishart(nu, S) on a covariance matrix, as the
   packed Cholesky factor (the semi-conjugate prior of the classic hierarchical normal model).
+* :func:`ordered_iid` -- k independent draws of one distribution, sorted (ordinal
+  thresholds): PyMC's ordered transform alone keeps the sampler in order, but its forward
+  draws (prior predictive, SBC) would come unsorted.
 
 Both values are packed vectors: the strictly lower triangle of ``L`` (row-major) for the
 correlation, the full lower triangle for the covariance, so a correlation value lines up
@@ -15,6 +18,8 @@ with the pairs (1,0), (2,0), (2,1), ... that ``varcorr()`` reports.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pymc as pm
@@ -24,7 +29,7 @@ from pymc.logprob.transforms import Transform
 from scipy import stats
 
 __all__ = ["lkj_cholesky_corr", "inverse_wishart_cholesky", "unpack_corr_cholesky",
-           "unpack_cov_cholesky", "lkj_log_normalizer"]
+           "unpack_cov_cholesky", "lkj_log_normalizer", "ordered_iid"]
 
 
 # --- LKJ on the Cholesky factor of a correlation matrix ------------------------------------
@@ -183,3 +188,35 @@ def inverse_wishart_cholesky(name: str, nu, S: np.ndarray, **kwargs):
         support_point=lambda rv, size, nu, shape_of: pt.as_tensor(start[np.tril_indices(q)]),
         **kwargs,
     )
+
+
+# --- sorted independent draws (ordinal thresholds) -------------------------------------------
+def ordered_iid(name: str, prior, values: dict, k: int, initval: np.ndarray, **kwargs):
+    """A vector of ``k`` values in increasing order: ``k`` independent draws of ``prior``,
+    sorted.  Its density is that of the order statistics, ``k! prod f(x_i)`` on
+    ``x_1 < ... < x_k``; forward draws sort the independent ones."""
+    from pymc.distributions.transforms import ordered
+
+    # numbers as float64 arrays: PyTensor would read a literal such as 1.5 as float32
+    params = {key: v if isinstance(v, pt.Variable) else np.asarray(v, dtype=np.float64)
+              for key, v in prior.pymc_kwargs(values).items() if v is not None}
+    keys = list(params)
+    dist = getattr(pm, prior.pymc_name or type(prior).__name__)
+
+    def base(args, cuts=0.0):
+        """The distribution with each parameter on a trailing axis (of length k: ``cuts``)."""
+        return dist.dist(**{key: pt.shape_padright(a) + cuts for key, a in zip(keys, args)})
+
+    def draws(*args):
+        *args, shape_of, _size = args
+        return pt.sort(base(args, pt.zeros_like(shape_of)), axis=-1)
+
+    def logp(value, *args):
+        *args, _shape_of = args
+        # log k! as a float64 constant (a literal would be read as float32)
+        return pt.sum(pm.logp(base(args), value), axis=-1) + np.float64(math.lgamma(k + 1))
+
+    signature = ",".join(["()"] * len(keys) + ["(k)"]) + "->(k)"
+    return pm.CustomDist(name, *params.values(), np.zeros(k), dist=draws, logp=logp,
+                         signature=signature, transform=ordered,
+                         initval=np.asarray(initval, dtype=float), **kwargs)

@@ -17,7 +17,8 @@ Keys, most specific first (the most specific key that matches wins):
 ``"sigma"``            residual sd (gaussian, student); or ``"sigma2"`` for its variance
 ``"alpha"``, ``"nu"``  each auxiliary parameter of the family by its name: negbinomial's
                        shape alpha (variance mu + mu^2 / alpha), student's degrees of freedom
-                       nu, gamma's ``"shape"``, beta's precision ``"phi"``
+                       nu, gamma's ``"shape"``, beta's precision ``"phi"``, the
+                       cumulative family's ``"thresholds"`` (one prior for every cut)
 =====================  ===========================================================
 
 Default priors, with s_y = sd(y) on the identity link and 1 on the others, and s_x the
@@ -32,7 +33,7 @@ sample sd of a predictor column (1 for constant columns such as an intercept):
 * auxiliary parameters: the family's own defaults (``Family.default_aux_priors``, listed in
   the README's family table): sigma HalfStudentT(3, sd(y)) (lognormal: sd(log y)); alpha
   Gamma(2, 0.1) (mean 20, mild overdispersion); nu Gamma(2, 0.1); gamma's shape and beta's
-  phi Gamma(0.01, 0.01) (brms).
+  phi Gamma(0.01, 0.01) (brms); ordinal thresholds StudentT(3, 0, 2.5) each, ordered (brms).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ _SUPPORT = {"coef": ("real", "shrinkage"), "beta": ("vector", "real"),
             "cor": ("corr",), "cov": ("cov",), "sigma2": ("positive", "unit")}
 #: a family's auxiliary parameters are scales, shapes and degrees of freedom (positive) or
 #: probabilities (zero-inflation, hurdle): ``Family.aux_support`` says which
-_AUX_SUPPORT = {"positive": ("positive", "unit"), "unit": ("unit",)}
+_AUX_SUPPORT = {"positive": ("positive", "unit"), "unit": ("unit",), "real": ("real",)}
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,9 @@ def valid_keys(design: Design) -> list[str]:
 
 def _check_keys(design: Design, user: Mapping[str, Prior]) -> None:
     valid = valid_keys(design)
+    if "Intercept" in user and design.family.absorbs_intercept:
+        raise ValueError(f"family {str(design.family)!r} has no intercept: the thresholds "
+                         f"absorb it; set their prior with the key 'thresholds'")
     for key in user:
         if key not in valid:
             raise ValueError(f"prior key {key!r} matches nothing in this model; valid keys: "

@@ -95,7 +95,7 @@ def _start(design: Design, lay: ParamLayout) -> np.ndarray:
         phi[design.fixed_names.index("Intercept")] = start
     for sl, (rows, cols) in zip(lay.theta, lay.tri):
         phi[sl] = (rows == cols).astype(float)
-    for name, value in family.ml_aux_start.items():
+    for name, value in family.aux_start(design.y, design.categories).items():
         phi[lay.aux[name]] = family.aux_to_internal(name, value)
     if family.scale_parameter:
         phi[lay.aux[family.scale_parameter]] = np.log(max(float(np.std(design.y)), 1e-3))
@@ -180,8 +180,14 @@ def _singular(design: Design, lay: ParamLayout, phi: np.ndarray) -> list[str]:
 
 
 def _fixef(design: Design, lay: ParamLayout, optimum: Optimum, scaling: Scaling) -> pd.Series:
+    """Fixed effects; an ordinal model's thresholds first, as ordinal's ``coef(clmm)``."""
     gamma = optimum.w[lay.n_u:] if lay.reml else optimum.phi[: lay.p]
-    return pd.Series(scaling.beta(gamma), index=list(design.fixed_names), name="estimate")
+    values, labels = [scaling.beta(gamma)], list(design.fixed_names)
+    for name, where in lay.aux.items():
+        if isinstance(where, slice):
+            values.insert(0, design.family.aux_from_internal(name, optimum.phi[where]))
+            labels[:0] = design.family.aux_coords(name, design.categories)
+    return pd.Series(np.concatenate(values), index=labels, name="estimate")
 
 
 def _varcorr(design: Design, lay: ParamLayout, phi: np.ndarray, scaling: Scaling) -> pd.DataFrame:
@@ -200,6 +206,8 @@ def _varcorr(design: Design, lay: ParamLayout, phi: np.ndarray, scaling: Scaling
             rows += [(block.label, f"{block.terms[j]}:{block.terms[i]}", "cor", cor[i, j])
                      for i, j in zip(ri, ci)]
     for name, i in lay.aux.items():
+        if isinstance(i, slice):        # thresholds: with the fixed effects
+            continue
         value = float(design.family.aux_from_internal(name, phi[i])) \
             * (scaling.y_scale if name == scale else 1.0)
         group, kind = design.family.aux_label(name)

@@ -67,7 +67,8 @@ class ParamLayout:
     theta: list[slice] = field(default_factory=list)   # one slice per block
     tri: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     u: list[slice] = field(default_factory=list)
-    aux: dict[str, int] = field(default_factory=dict)  # log sigma, logit zi, ... position
+    #: log sigma, logit zi, ... position; a slice for a vector (ordinal thresholds)
+    aux: dict[str, int | slice] = field(default_factory=dict)
     n_phi: int = 0
     n_w: int = 0
     n_u: int = 0
@@ -83,8 +84,13 @@ class ParamLayout:
             layout.theta.append(slice(pos, pos + len(rows)))
             pos += len(rows)
         for name in design.family.aux:
-            layout.aux[name] = pos
-            pos += 1
+            coords = design.family.aux_coords(name, design.categories)
+            if coords is None:
+                layout.aux[name] = pos
+                pos += 1
+            else:               # a vector (ordinal thresholds): a slice
+                layout.aux[name] = slice(pos, pos + len(coords))
+                pos += len(coords)
         layout.n_phi = pos
         upos = 0
         for block in design.blocks:
@@ -112,6 +118,7 @@ class ParamLayout:
 def _structure(design: Design, reml: bool) -> tuple:
     """What the compiled program depends on; everything else is data."""
     return (design.family, reml, len(design.fixed_names), design.offset is not None,
+            None if design.categories is None else len(design.categories),
             design.trials is not None, design.weights is not None,
             tuple((b.q, b.correlated) for b in design.blocks))
 

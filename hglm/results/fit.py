@@ -118,10 +118,13 @@ class Fit:
         """Predictions for ``newdata`` (default: the fitted rows).
 
         ``kind``: ``"link"`` (linear predictor), ``"mean"`` (expected response; for binomial
-        the expected successes) or ``"response"`` (simulated responses).  A level the model
-        has not seen gets effects drawn from the fitted population distribution, draw by
-        draw, unless ``allow_new_levels=False``.  Returns a summary frame (mean, sd, lower,
-        upper per row) or, with ``summary=False``, the (draws, rows) array.
+        the expected successes; for an ordinal family the probability of each category, one
+        row per (row, category), draws (draws, rows, categories)) or ``"response"``
+        (simulated responses; ordinal: category codes 0 .. K-1 of ``design.categories``).
+        A level the model has not seen gets effects drawn from the fitted population
+        distribution, draw by draw, unless ``allow_new_levels=False``.  Returns a summary
+        frame (mean, sd, lower, upper per row) or, with ``summary=False``, the (draws, rows)
+        array.
         """
         from hglm.results.predict import predict_draws
 
@@ -130,8 +133,16 @@ class Fit:
         if not summary:
             return draws
         lower, upper = np.quantile(draws, [0.025, 0.975], axis=0)
-        return pd.DataFrame({"mean": draws.mean(axis=0), "sd": draws.std(axis=0, ddof=1),
-                             "lower": lower, "upper": upper})
+        table = {"mean": draws.mean(axis=0), "sd": draws.std(axis=0, ddof=1),
+                 "lower": lower, "upper": upper}
+        if draws.ndim == 2:
+            return pd.DataFrame(table)
+        # category probabilities (ordinal): one row per (row, category)
+        rows, k = draws.shape[1:]
+        categories = np.asarray(self.design.categories, dtype=object)
+        return pd.DataFrame({"row": np.repeat(np.arange(rows), k),
+                             "category": np.tile(categories, rows),
+                             **{key: value.reshape(-1) for key, value in table.items()}})
 
     def sample_posterior_predictive(self, seed: int | None = None):
         """Add ``posterior_predictive`` draws of the response to ``idata`` (and return it).

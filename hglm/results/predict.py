@@ -18,8 +18,13 @@ __all__ = ["linear_predictor", "aux_draws", "draws_matrix", "predict_draws", "tr
 
 
 def aux_draws(design: Design, posterior) -> dict[str, np.ndarray]:
-    """Auxiliary parameters (sigma, alpha) as (S, 1) arrays, ready to broadcast over rows."""
-    return {name: draws_matrix(posterior, name)[:, None] for name in design.family.aux}
+    """Auxiliary parameters: scalars (sigma, alpha) as (S, 1) arrays, ready to broadcast over
+    rows; vectors (ordinal thresholds) as (S, values)."""
+    out = {}
+    for name in design.family.aux:
+        values = draws_matrix(posterior, name)
+        out[name] = values[:, None] if values.ndim == 1 else values
+    return out
 
 
 def linear_predictor(design: Design, posterior, newdata: pd.DataFrame | None = None,
@@ -85,7 +90,8 @@ def trials_for(design: Design, newdata: pd.DataFrame | None) -> np.ndarray | Non
 def predict_draws(design: Design, posterior, newdata=None, kind: str = "mean",
                   include_random: bool = True, allow_new_levels: bool = True,
                   seed=None) -> np.ndarray:
-    """(draws, rows) array of the linear predictor, the mean, or simulated responses."""
+    """(draws, rows) array of the linear predictor, the mean, or simulated responses; an
+    ordinal family's mean is its category probabilities, (draws, rows, categories)."""
     if kind not in ("link", "mean", "response"):
         raise ValueError(f"kind must be 'link', 'mean' or 'response', got {kind!r}")
     rng = np.random.default_rng(seed)

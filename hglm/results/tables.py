@@ -13,7 +13,7 @@ import xarray as xr
 from hglm import names
 from hglm.design.matrices import Design
 
-__all__ = ["describe", "fixef_table", "varcorr_table", "ranef_table", "coef_table",
+__all__ = ["describe", "vector_aux", "fixef_table", "varcorr_table", "ranef_table", "coef_table",
            "population_vars", "scalar_draws"]
 
 _SAMPLE = ("chain", "draw")
@@ -60,11 +60,23 @@ def scalar_draws(ds: xr.Dataset, variables: list[str]) -> dict[str, np.ndarray]:
     return out
 
 
+def vector_aux(design: Design) -> list[str]:
+    """The family's vector auxiliary parameters (ordinal thresholds)."""
+    return [a for a in design.family.aux
+            if design.family.aux_coords(a, design.categories) is not None]
+
+
 def fixef_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
-    if "beta" not in posterior:
+    """Fixed effects; an ordinal model's thresholds first (``"1|2"``, ... as ordinal's
+    ``coef``, brms's ``Intercept[k]``)."""
+    parts = [describe(posterior[a]).rename(columns={names.aux_dim(a): "term"})
+             for a in vector_aux(design)]
+    if "beta" in posterior:
+        parts.append(describe(posterior["beta"]).rename(columns={"coef": "term"}))
+    if not parts:
         return pd.DataFrame(columns=["term", "mean", "sd", "lower", "upper", "r_hat",
                                      "ess_bulk", "ess_tail"])
-    return describe(posterior["beta"]).rename(columns={"coef": "term"})
+    return pd.concat(parts, ignore_index=True)
 
 
 def varcorr_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
@@ -82,6 +94,8 @@ def varcorr_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
                 rows.append({"group": block.label, "name": row[names.cor_dim(block.label)],
                              "kind": "cor", **{c: row[c] for c in cols}})
     for aux in design.family.aux:
+        if aux in vector_aux(design):       # listed with the fixed effects
+            continue
         row = describe(posterior[aux]).iloc[0]
         group, kind = design.family.aux_label(aux)
         rows.append({"group": group, "name": aux, "kind": kind,

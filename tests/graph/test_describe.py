@@ -70,6 +70,8 @@ CASES = {
                       "hurdle_negbinomial")},
     "hurdle_lognormal": lambda: hglm.Model(
         "y ~ x + (1 | g)", _reference("hurdle_sim"), family="hurdle_lognormal"),
+    "cumulative": lambda: hglm.Model(
+        "rating ~ temp + contact + (1 | judge)", load("wine"), family="cumulative"),
     "bernoulli_collapsed": lambda: hglm.Model(
         "sick ~ period + (1 | herd)", _bernoulli_cbpp(), family="bernoulli"),
 }

@@ -44,6 +44,7 @@ def _logp_pair(formula, data, family, strategy, priors):
     ("y ~ x + (1 | g)", "counts", "poisson", "padded"),
     ("sick ~ x + (1 | g)", "counts", "bernoulli", "collapsed"),
     ("sick ~ x + (1 | g)", "counts", "bernoulli", "indexed"),
+    ("y ~ x + (1 | g)", "ratings", "cumulative", "indexed"),
 ])
 def test_weighted_rows_are_repeated_rows(formula, data, family, strategy):
     if data == "sleepstudy":
@@ -51,6 +52,9 @@ def test_weighted_rows_are_repeated_rows(formula, data, family, strategy):
         frame["w"] = np.random.default_rng(0).integers(1, 4, len(frame))
         priors = {**PRIORS, "Intercept": "Normal(250, 50)", "fixed": "Normal(0, 20)",
                   "sd": "HalfNormal(30)"}
+    elif data == "ratings":         # counts as ordered categories 0 < 1 < 2 < 3+
+        frame = _counts().assign(y=lambda d: np.minimum(d.y, 3))
+        priors = {"fixed": "Normal(0, 2)", "sd": "HalfNormal(1)", "thresholds": "Normal(0, 3)"}
     else:
         frame, priors = _counts(), {k: v for k, v in PRIORS.items() if k != "sigma"}
     weighted, expanded = _logp_pair(formula, frame, family, strategy, priors)
@@ -73,9 +77,10 @@ def test_collapsed_rows_with_counts_as_weights_equal_the_rows():
 
 
 @pytest.mark.parametrize("formula, family", [("y ~ x + (1 | g)", "poisson"),
-                                             ("sick ~ x + (1 | g)", "bernoulli")])
+                                             ("sick ~ x + (1 | g)", "bernoulli"),
+                                             ("y ~ x + (1 | g)", "cumulative")])
 def test_fit_ml_of_weighted_rows_is_that_of_repeated_rows(formula, family):
-    data = _counts()
+    data = _counts().assign(y=lambda d: np.minimum(d.y, 3))      # 0, 1, 2, 3+ for cumulative
     weighted = hglm.Model(formula, data, family=family, weights="w").fit_ml()
     expanded = hglm.Model(formula, _expanded(data), family=family).fit_ml()
     assert weighted.logLik == pytest.approx(expanded.logLik, abs=1e-6)

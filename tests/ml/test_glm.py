@@ -22,6 +22,8 @@ LINKS = {"identity": sm.families.links.Identity, "log": sm.families.links.Log,
 
 def _statsmodels(family: str, link: str, data: pd.DataFrame):
     """(logLik, coefficients) of the same GLM in statsmodels (or SciPy)."""
+    if family == "cumulative":
+        return _ordered(link, data)
     X = sm.add_constant(np.column_stack([data.z, data.z**2]))
     if family not in ("gaussian", "student", "poisson", "negbinomial", "binomial", "bernoulli"):
         return _scipy(family, link, data, X)
@@ -72,6 +74,18 @@ def _scipy(family: str, link: str, data: pd.DataFrame, X: np.ndarray):
     return -res.fun, res.x[:3]
 
 
+def _ordered(link: str, data: pd.DataFrame):
+    """statsmodels' OrderedModel (the same cumulative model, P(y <= k) = F(theta_k - x b)):
+    (logLik, thresholds then coefficients, as fit_ml's fixef)."""
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    model = OrderedModel(data.y.to_numpy(), np.column_stack([data.z, data.z**2]), distr=link)
+    res = model.fit(method="bfgs", maxiter=5000, gtol=1e-10, disp=0)
+    res = model.fit(start_params=res.params, method="newton", maxiter=100, disp=0)
+    thresholds = model.transform_threshold_params(res.params)[1:-1]
+    return res.llf, np.r_[thresholds, res.params[:2]]
+
+
 def _student(data: pd.DataFrame, X: np.ndarray):
     """statsmodels' t-errors linear model (generic MLE with numerical derivatives): BFGS from
     least squares, then Newton to the optimum."""
@@ -95,4 +109,4 @@ def test_fixed_effects_only_matches_statsmodels(family, link):
     assert ml.converged
     assert ml.logLik == pytest.approx(loglik, abs=1e-6)
     np.testing.assert_allclose(ml.fixef.to_numpy(), np.asarray(params), rtol=1e-5, atol=1e-7)
-    assert ml.npar == 3 + len(ml.design.family.aux)
+    assert ml.npar == len(ml.fixef) + len(ml.varcorr)      # coefficients (thresholds), aux

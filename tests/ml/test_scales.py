@@ -21,11 +21,12 @@ CASES = [(name, link) for name, info in FAMILIES.items() for link in info.links]
 #: family's Laplace objective differentiates log-gamma functions three times) with the slow
 #: tests, except the gamma family on its default link
 FIRST = ("gaussian", "student", "poisson", "negbinomial", "binomial", "bernoulli")
-SCALE_CASES = [c if c[0] in FIRST or c == ("gamma", "log") else
+SCALE_CASES = [c if c[0] in FIRST or c in (("gamma", "log"), ("cumulative", "logit")) else
                pytest.param(*c, marks=pytest.mark.slow) for c in CASES]
 SCALES = (1.0, 100.0, 10_000.0)
 #: auxiliary parameters of the simulations that use the family's own simulator
-AUX = {"shape": 6.0, "sigma": 0.4, "phi": 12.0, "alpha": 5.0, "zi": 0.25, "hu": 0.3}
+AUX = {"shape": 6.0, "sigma": 0.4, "phi": 12.0, "alpha": 5.0, "zi": 0.25, "hu": 0.3,
+       "thresholds": np.array([-0.5, 0.3, 1.2])}
 
 
 def simulate(family: str, link: str, n_groups: int = 20, per_group: int = 15,

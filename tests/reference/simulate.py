@@ -57,3 +57,14 @@ y = np.exp(rng.normal(0.5 - 0.4 * x + u[g, 0] + u[g, 1] * x, 0.5))
 y[rng.random(400) < 0.3] = 0.0
 pd.DataFrame({"y": np.round(y, 6), "x": np.round(x, 6), "g": [f"g{j:02d}" for j in g]}).to_csv(
     "tests/reference/hurdle_sim.csv", index=False)
+
+# ordered ratings 1..5: 40 groups x 12 rows, latent 0.7 x + correlated group intercepts (sd
+# 0.8) and slopes (sd 0.5, correlation 0.3) + logistic noise, cut at -1.2, -0.3, 0.6, 1.6
+rng = np.random.default_rng(20)
+g = np.repeat(np.arange(40), 12)
+x = rng.normal(size=480)
+u = rng.multivariate_normal([0, 0], [[0.8**2, 0.3 * 0.8 * 0.5], [0.3 * 0.8 * 0.5, 0.5**2]], 40)
+latent = 0.7 * x + u[g, 0] + u[g, 1] * x + rng.logistic(size=480)
+rating = 1 + np.searchsorted([-1.2, -0.3, 0.6, 1.6], latent)
+pd.DataFrame({"rating": rating, "x": np.round(x, 6), "g": [f"g{j:02d}" for j in g]}).to_csv(
+    "tests/reference/ordinal_sim.csv", index=False)

@@ -25,8 +25,22 @@ def _with_zeros(family, y, count, count0, a):
     return np.where(y > 0, np.log1p(-zero) + count - np.log1p(-np.exp(count0)), np.log(zero))
 
 
+def _cumulative(link, y, eta, thresholds):
+    """P(y = k) = F(theta_k - eta) - F(theta_{k-1} - eta), theta_0 = -inf, theta_K = inf,
+    by scipy's logistic and normal distribution functions (survival functions in the upper
+    tail, where 1 - F would cancel)."""
+    dist = {"logit": stats.logistic, "probit": stats.norm}[link]
+    cuts = np.r_[-np.inf, thresholds, np.inf]
+    k = np.asarray(y, dtype=int)
+    lower, upper = cuts[k] - eta, cuts[k + 1] - eta
+    return np.log(np.where(lower + upper < 0, dist.cdf(upper) - dist.cdf(lower),
+                           dist.sf(lower) - dist.sf(upper)))
+
+
 def scipy_logpdf(family: str, link: str, y, eta, a: dict, trials=None) -> np.ndarray:
     """log p(y | eta, auxiliary parameters ``a``) of ``family`` with ``link``."""
+    if family == "cumulative":
+        return _cumulative(link, y, np.asarray(eta, dtype=float), a["thresholds"])
     y = np.asarray(y, dtype=float)
     mu = INVERSE_LINKS[link](np.asarray(eta, dtype=float))
     simple = {

@@ -55,13 +55,14 @@ def test_link_scale_log_density_matches_scipy_and_stays_finite(name, link):
          "binomial": rng.integers(0, 8, eta.size), "betabinomial": rng.integers(0, 8, eta.size),
          "bernoulli": rng.integers(0, 2, eta.size), "gamma": rng.gamma(2.0, 1.5, eta.size),
          "lognormal": rng.gamma(2.0, 1.5, eta.size), "beta": rng.beta(2.0, 3.0, eta.size),
-         "hurdle_lognormal": rng.gamma(2.0, 1.5, eta.size) * (counts > 1)}.get(name, counts)
+         "hurdle_lognormal": rng.gamma(2.0, 1.5, eta.size) * (counts > 1),
+         "cumulative": rng.integers(0, 5, eta.size)}.get(name, counts)
     aux = {"sigma": 1.7, "alpha": 2.5, "nu": 3.5, "shape": 2.2, "phi": 6.0, "zi": 0.3,
-           "hu": 0.35}
+           "hu": 0.35, "thresholds": np.array([-1.2, -0.3, 0.6, 1.6])}
     e = pt.dvector("eta")
     # float64 tensors: PyTensor would read a literal 2.5 as float32
     with_trials = trials if fam.response == "binomial" else None
-    logp = fam.log_density(y.astype(float), e, {k: pt.as_tensor(np.float64(aux[k]))
+    logp = fam.log_density(y.astype(float), e, {k: pt.as_tensor(np.asarray(aux[k], np.float64))
                                                 for k in fam.aux}, with_trials)
     values, grad = pytensor.function([e], [logp, pt.grad(pt.sum(logp), e)])(eta)
     assert np.all(np.isfinite(values)) and np.all(np.isfinite(grad))

@@ -129,16 +129,19 @@ class IndexedStrategy(Strategy):
         upper = None
         for tier, weight in reversed(list(zip(p.tiers, weights))):
             block = tier.block
-            mean = pt.zeros(block.n_levels)
+            parts = []
             if tier.columns.any():
                 cols = np.flatnonzero(tier.columns)
-                mean = mean + pt.as_tensor(tier.level_X[:, cols]) @ fixed.coef[cols]
+                parts.append(pt.as_tensor(tier.level_X[:, cols]) @ fixed.coef[cols])
             if upper is not None:
-                mean = mean + upper[tier.up]
+                parts.append(upper[tier.up])
             if block is anchor:
                 for other, mapping in p.others:
                     r = group_effects(by_label[other.label], self.weights(design, other))
-                    mean = mean + r[mapping, 0]
+                    parts.append(r[mapping, 0])
+            # no fixed part (an ordinal model's absorbed intercept): a literal 0, since a
+            # constant zero vector trips a PyTensor rewrite (local_inline_composite_constants)
+            mean = sum(parts[1:], parts[0]) if parts else 0.0
             upper = _partially_centered(block, mean, by_label[block.label].sd[0], weight)
             pm.Deterministic(names.r(block.label), (upper - mean)[:, None],
                              dims=(block.label, names.term_dim(block.label)))
@@ -274,7 +277,12 @@ def _partially_centered(block: GroupBlock, mean, sd, weight: np.ndarray):
     so ``eta ~ N(mean, sd)`` for any ``w``; ``w = 1`` is centered, ``w = 0`` non-centered.
     The weight is the data's share of the information, ratio / (1 + ratio), optimal for a
     normal level with known variances."""
-    w = pt.as_tensor(weight)
+    # one weight where all are equal (balanced levels): a constant vector of them makes
+    # PyTensor's rewrite local_inline_composite_constants fail noisily on sigma's check
+    w = pt.as_tensor(float(weight[0]) if np.all(weight == weight[0]) else weight)
+    if isinstance(mean, float):         # no fixed part: a zero mean
+        tilde = pm.Normal(names.eta(block.label), 0.0, sd ** w, dims=block.label)
+        return sd ** (1.0 - w) * tilde
     tilde = pm.Normal(names.eta(block.label), w * mean, sd ** w, dims=block.label)
     return mean + sd ** (1.0 - w) * (tilde - w * mean)
 

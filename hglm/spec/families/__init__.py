@@ -1,9 +1,10 @@
 """Response families: each one's links, densities, priors and quirks in one definition
 (:mod:`.definitions`: gaussian, counts, binomial, student; :mod:`.positive`: gamma,
-lognormal, beta, beta-binomial; :mod:`.zeros`: zero-inflated and hurdle); :class:`Family`
+lognormal, beta, beta-binomial; :mod:`.zeros`: zero-inflated and hurdle; :mod:`.ordinal`:
+cumulative); :class:`Family`
 is what the rest of hglm asks."""
 
-from hglm.spec.families import definitions, positive, zeros  # noqa: F401  (registers them)
+from hglm.spec.families import definitions, ordinal, positive, zeros  # noqa: F401  (registers)
 from hglm.spec.families.base import FAMILIES, Family, FamilyDef, as_family, register
 from hglm.spec.families.links import LINKS, Link
 

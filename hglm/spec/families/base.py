@@ -31,10 +31,17 @@ class FamilyDef:
     #: auxiliary parameters that are probabilities (zero-inflation, hurdle); the others are
     #: positive (scales, shapes, precisions, degrees of freedom)
     probabilities: ClassVar[tuple[str, ...]] = ()
+    #: auxiliary parameters that are increasing vectors, one value per ``aux_coords`` label
+    #: (an ordinal model's thresholds): real, sampled under the ordered transform
+    ordered: ClassVar[tuple[str, ...]] = ()
+    #: the intercept is absorbed into such parameters (ordinal thresholds): the design
+    #: drops it, so ``y ~ x`` is read as written
+    absorbs_intercept: ClassVar[bool] = False
     #: the variance-component table's group of an auxiliary parameter other than the scale
     #: (default "Dispersion", as glmmTMB; "Zero-inflation", "Hurdle")
     aux_groups: ClassVar[dict[str, str]] = {}
-    #: "continuous" | "count" | "binomial" | "binary": how the design reads the response
+    #: "continuous" | "count" | "binomial" | "binary" | "ordinal": how the design reads the
+    #: response (ordinal: ordered categories, coded 0 .. K-1)
     response: ClassVar[str] = "continuous"
     #: the PyMC likelihood's class name; None: a CustomDist with the family's log_density
     #: (where PyMC's own needs gradients JAX lacks, e.g. the truncated negative binomial's
@@ -86,6 +93,19 @@ class FamilyDef:
 
     def simulate(self, mu, aux, trials, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError
+
+    def simulate_eta(self, link: Link, eta, aux, trials, rng: np.random.Generator) -> np.ndarray:
+        """Draw responses given the linear predictor (default: from the mean)."""
+        return self.simulate(link.inverse_numpy(eta), aux, trials, rng)
+
+    def aux_coords(self, name: str, categories: tuple | None) -> tuple[str, ...] | None:
+        """The labels of a vector auxiliary parameter's values (None: a scalar)."""
+        return None
+
+    def aux_start(self, link: Link, y: np.ndarray, categories: tuple | None) -> dict:
+        """Where maximum likelihood (and NUTS, for vector parameters) starts the auxiliary
+        parameters other than the scale."""
+        return dict(self.ml_aux_start)
 
     def default_aux_priors(self, y: np.ndarray) -> dict:
         """Default prior of each auxiliary parameter, given the response."""
@@ -178,26 +198,49 @@ class Family:
         return f"{self.name}, {self.link} link"
 
     def aux_support(self, name: str) -> str:
-        """``"unit"`` for an auxiliary parameter that is a probability, else ``"positive"``
-        (other prior kinds than auxiliary parameters are not the family's: "positive")."""
+        """``"unit"`` for an auxiliary parameter that is a probability, ``"real"`` for an
+        ordered vector, else ``"positive"`` (other prior kinds than auxiliary parameters are
+        not the family's: "positive")."""
+        if name in self.info.ordered:
+            return "real"
         return "unit" if name in self.info.probabilities else "positive"
 
     def aux_to_internal(self, name: str, value):
         """An auxiliary parameter on the unconstrained scale maximum likelihood works on:
-        log of a positive parameter, logit of a probability (NumPy)."""
+        log of a positive parameter, logit of a probability, (first, log differences) of an
+        ordered vector (NumPy)."""
         from scipy.special import logit
 
+        if name in self.info.ordered:
+            value = np.asarray(value, dtype=float)
+            return np.concatenate([value[:1], np.log(np.diff(value))])
         return logit(value) if name in self.info.probabilities else np.log(value)
 
     def aux_from_internal(self, name: str, x):
         """The inverse of :meth:`aux_to_internal`, for NumPy arrays and PyTensor tensors."""
         import pytensor.tensor as pt
 
-        if isinstance(x, pt.TensorVariable):
-            return pt.sigmoid(x) if name in self.info.probabilities else pt.exp(x)
-        from scipy.special import expit
+        xp = pt if isinstance(x, pt.TensorVariable) else np
+        if name in self.info.ordered:
+            return xp.cumsum(xp.concatenate([x[:1], xp.exp(x[1:])]))
+        if name in self.info.probabilities:
+            from scipy.special import expit
 
-        return expit(x) if name in self.info.probabilities else np.exp(x)
+            return pt.sigmoid(x) if xp is pt else expit(x)
+        return xp.exp(x)
+
+    def aux_coords(self, name: str, categories: tuple | None = None) -> tuple[str, ...] | None:
+        """The labels of a vector auxiliary parameter's values (ordinal thresholds:
+        ``"1|2"``, ``"2|3"``, ... as ordinal's ``clmm``), or None for a scalar."""
+        return self.info.aux_coords(name, categories)
+
+    def aux_start(self, y: np.ndarray, categories: tuple | None = None) -> dict:
+        """Starting values of auxiliary parameters other than the scale."""
+        return self.info.aux_start(self._link, y, categories)
+
+    @property
+    def absorbs_intercept(self) -> bool:
+        return self.info.absorbs_intercept
 
     def aux_meaning(self, name: str) -> str | None:
         """What the auxiliary parameter ``name`` is, in a few words."""
@@ -345,7 +388,11 @@ class Family:
         def logp(value, eta, *values):
             return self.info.log_density(self._link, value, eta, dict(zip(keys, values)), trials)
 
-        return pm.CustomDist(name, eta, *aux.values(), logp=logp, observed=observed, **kwargs)
+        # each row: a scalar linear predictor, scalar or vector (thresholds) parameters
+        cores = ["(k)" if key in self.info.ordered else "()" for key in keys]
+        signature = ",".join(["()"] + cores) + "->()"
+        return pm.CustomDist(name, eta, *aux.values(), logp=logp, observed=observed,
+                             signature=signature, **kwargs)
 
     def logp(self, y: np.ndarray, eta: Any, aux: dict[str, Any],
              trials: np.ndarray | None = None):
@@ -376,7 +423,7 @@ class Family:
     def simulate_numpy(self, eta: np.ndarray, aux: dict[str, np.ndarray],
                        trials: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
         """Draw responses given the linear predictor (prior and posterior predictive)."""
-        return self.info.simulate(self.inverse_link_numpy(eta), aux, trials, rng)
+        return self.info.simulate_eta(self._link, eta, aux, trials, rng)
 
 
 def as_family(family: str | Family, link: str | None = None) -> Family:

@@ -199,7 +199,10 @@ class BetaFamily(FamilyDef):
     def simulate(self, mu, aux, trials, rng):
         phi = np.broadcast_to(aux["phi"], np.shape(mu))
         mu = np.clip(mu, 1e-12, 1 - 1e-12)
-        return rng.beta(mu * phi, (1.0 - mu) * phi)
+        # a draw within rounding of 0 or 1 comes back as exactly 0 or 1 in double precision,
+        # which the family refuses as data: kept at the nearest representable inside values
+        return np.clip(rng.beta(mu * phi, (1.0 - mu) * phi), np.finfo(float).tiny,
+                       np.nextafter(1.0, 0.0))
 
 
 @register

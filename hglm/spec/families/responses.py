@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["check_response_numeric", "check_counts", "check_binomial", "check_binary",
-           "sample_sd"]
+           "check_ordinal", "sample_sd"]
 
 
 def sample_sd(x: np.ndarray) -> float:
@@ -90,3 +90,29 @@ def check_binary(y: object, name: str) -> None:
         shown = ", ".join(map(repr, levels[:5])) + (" ..." if len(levels) > 5 else "")
         raise ValueError(f"family 'bernoulli' needs a response with two values, but {name!r} "
                          f"has {len(levels)}: {shown}")
+
+
+def check_ordinal(y: pd.Series, name: str, family: str) -> None:
+    """Ordered categories (an ordered ``pd.Categorical``) or whole numbers, two or more."""
+    if isinstance(y.dtype, pd.CategoricalDtype) and not y.cat.ordered:
+        raise ValueError(
+            f"family {family!r} needs ordered categories, but {name!r} is an unordered "
+            f"categorical ({', '.join(map(repr, list(y.cat.categories)[:5]))}); say their order: "
+            f"data[{name!r}] = pd.Categorical(data[{name!r}], categories=[lowest, ..., highest], "
+            f"ordered=True)")
+    if not isinstance(y.dtype, pd.CategoricalDtype):
+        if (not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y)):
+            raise ValueError(
+                f"family {family!r} needs ordered categories, but {name!r} holds "
+                f"{y.dtype} values whose order hglm cannot know; make it "
+                f"pd.Categorical(..., categories=[lowest, ..., highest], ordered=True) or "
+                f"whole numbers")
+        values = np.asarray(y, dtype=float)
+        if np.any(values != np.round(values)):
+            raise ValueError(f"family {family!r} needs ordered categories or whole numbers, but "
+                             f"{name!r} has {int((values != np.round(values)).sum())} "
+                             f"non-integer value(s)")
+    n = y.nunique()
+    if n < 2:
+        raise ValueError(f"family {family!r} needs two or more categories, but {name!r} has "
+                         f"{n}")
