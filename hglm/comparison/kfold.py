@@ -37,6 +37,17 @@ def _fixed_priors(model) -> dict[str, str]:
     return out
 
 
+def _check_categories(design, categories: tuple | None) -> None:
+    """An ordinal refit must have every category (its data hold the codes 0 .. K-1): one
+    its training rows lack would drop a threshold and renumber the rest."""
+    if categories is None or design.categories == tuple(range(len(categories))):
+        return
+    missing = [categories[k] for k in range(len(categories)) if k not in design.categories]
+    raise ValueError(f"grouped K-fold: a fold's training rows have no response in categor"
+                     f"{'ies' if len(missing) > 1 else 'y'} {', '.join(map(repr, missing))}, "
+                     f"so its refit has fewer thresholds than the model; use fewer folds (K)")
+
+
 def _fold(spec: dict, train: np.ndarray, test: np.ndarray, seed: int) -> np.ndarray:
     import warnings
 
@@ -46,6 +57,7 @@ def _fold(spec: dict, train: np.ndarray, test: np.ndarray, seed: int) -> np.ndar
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = spec["build"](spec["model"], data.iloc[train])
+        _check_categories(model.design, spec["categories"])
         fit = model.fit(**spec["settings"], seed=seed, progressbar=False, cores=1)
     design = fit.design
     test_rows = data.iloc[test]
@@ -76,7 +88,8 @@ def kfold(fit, group: str, K: int = 10, seed: int | None = None,
     # the fit's own model (strategy and centering included), its priors fixed at the full data's
     spec = {"model": fit.spec.update(priors=_fixed_priors(fit.model)), "data": design.data,
             "build": type(fit.model).from_spec,      # the model's own constructor
-            "settings": settings, "y": design.y, "trials": design.trials}
+            "settings": settings, "y": design.y, "trials": design.trials,
+            "categories": design.categories}
     jobs = n_jobs or min(K, os.cpu_count() or 1)
     results = Parallel(n_jobs=jobs)(
         delayed(_fold)(spec, np.flatnonzero(fold != k), np.flatnonzero(fold == k), seed + k)

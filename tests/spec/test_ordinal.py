@@ -204,3 +204,31 @@ def test_wine_loo_and_comparison(wine_fit):
     assert table.loc["m1", "lrt_stat"] == pytest.approx(
         2 * (full.logLik - smaller.model.fit_ml().logLik), rel=1e-9)
     assert full.logLik == pytest.approx(-81.56541278, abs=1e-3)
+
+
+def test_kfold_refuses_a_fold_without_some_category():
+    """With every rating of 1 by one judge, leaving that judge out leaves a refit with three
+    thresholds for a model of four: a clear error, not silently renumbered categories."""
+    from hglm.comparison.kfold import kfold
+
+    wine = hglm.datasets.load("wine")
+    wine.loc[(wine.rating == 1) & (wine.judge != "2"), "rating"] = 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = hglm.Model("rating ~ temp + (1 | judge)", wine, family="cumulative").fit(
+            draws=50, tune=50, chains=1, seed=1, progressbar=False)
+        with pytest.raises(ValueError, match="no response in category 1"):
+            kfold(fit, group="judge", K=9, n_jobs=1)
+
+
+def test_working_weights_are_the_ordinal_information():
+    """The centering weighs an ordinal row by its Fisher information about eta: on the logit
+    link at the margins, (1 - sum p_k^3) / 3 (the proportional-odds model's, Whitehead
+    1993), and the working response is centered at 0 with one Fisher-scoring step."""
+    y = np.repeat([0, 1, 2, 3], [10, 30, 40, 20])
+    z, w = hglm.Family("cumulative").working_response(y, None)
+    p = (np.bincount(y) + 0.5) / (len(y) + 2.0)        # the smoothed margins it starts from
+    assert w == pytest.approx(np.full(len(y), (1 - np.sum(p**3)) / 3), rel=1e-9)
+    # the score's mean is 0 at the margins; they are smoothed by half a count
+    assert np.mean(z) == pytest.approx(0.0, abs=0.02)
+    assert np.all(np.diff([z[y == k][0] for k in range(4)]) > 0)

@@ -168,3 +168,19 @@ def test_zero_families_match_pymc(family, aux, dist):
     np.testing.assert_allclose(fam.logpdf_numpy(y, eta, aux), want, rtol=1e-8)
     tensors = {k: np.asarray(v, dtype=float) for k, v in aux.items()}
     np.testing.assert_allclose(fam.log_density(y, eta, tensors).eval(), want, rtol=1e-8)
+
+
+def test_zero_inflated_effects_stay_non_centered_and_zeros_do_not_weigh():
+    """Zero-inflated families sample their group effects non-centered (centered ones made
+    every divergent SBC fit, ``_ZeroInflated.centers``); a hurdle's zeros carry no weight in
+    the centering's working response (they say nothing about the count part's mean)."""
+    data = pd.read_csv(REFERENCE / "zicounts_sim.csv")
+    assert hglm.Model("y ~ x + (1 | g)", data, family="poisson").parameterization["g"] \
+        == "hierarchically centered"
+    for family in ("zero_inflated_poisson", "zero_inflated_negbinomial"):
+        assert hglm.Model("y ~ x + (1 | g)", data, family=family).parameterization["g"] \
+            == "non-centered"
+    y = data.y.to_numpy()
+    _, w = hglm.Family("hurdle_poisson").working_response(y, None)
+    _, w_counts = hglm.Family("poisson").working_response(y, None)
+    assert np.all(w[y == 0] == 0) and np.array_equal(w[y > 0], w_counts[y > 0])

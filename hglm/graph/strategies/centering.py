@@ -141,6 +141,13 @@ ROUNDS = 3
 
 
 def _estimate(design: Design) -> tuple[dict, dict]:
+    if not design.family.centers:            # the family's effects stay non-centered
+        ratios, _ = _estimate_weights(design)
+        return ratios, {label: np.zeros_like(r) for label, r in ratios.items()}
+    return _estimate_weights(design)
+
+
+def _estimate_weights(design: Design) -> tuple[dict, dict]:
     z, w = _working(design)
     for round_ in range(ROUNDS):
         fixed = _fixed_fit(design, z, w)

@@ -58,6 +58,9 @@ class FamilyDef:
     mean_range: ClassVar[tuple[float, float]] = (-np.inf, np.inf)
     #: rows may be summed into binomial counts by pattern (the ``collapsed`` strategy)
     collapsible: ClassVar[bool] = False
+    #: the data-chosen parameterization may center group effects (False: non-centered
+    #: unless the user asks, where centering measured worse)
+    centers: ClassVar[bool] = True
     #: the ``padded`` strategy may lay rows out per level (False where it measured slower)
     pads_rows: ClassVar[bool] = True
     #: NUTS's default target acceptance when sampled effects of one factor are nested in
@@ -304,6 +307,10 @@ class Family:
                       trials: np.ndarray | None = None) -> np.ndarray:
         """E[y] given the linear predictor (NumPy); binomial: the expected successes."""
         return self.info.response_mean(self._link, eta, aux, trials)
+
+    @property
+    def centers(self) -> bool:
+        return self.info.centers
 
     @property
     def pads_rows(self) -> bool:
