@@ -67,7 +67,7 @@ def _per_level(block: GroupBlock, z: np.ndarray, w: np.ndarray):
     np.add.at(A, block.index, WZ[:, :, None] * block.Z[:, None, :])
     b = np.zeros((G, q))
     np.add.at(b, block.index, WZ * z[:, None])
-    counts = np.bincount(block.index, minlength=G)
+    counts = np.bincount(block.index[w > 0], minlength=G)     # rows that weigh at all
     ok = (counts > q) & (np.linalg.cond(A + 1e-300) < 1e8)
     est = np.zeros((G, q))
     if ok.any():
