@@ -133,9 +133,21 @@ print("logit / probit posterior means:", ratio.round(2).to_dict())
 
 # %% [markdown]
 # ## Prior sensitivity
+# 72 ratings do not overwhelm the default priors: the highest threshold sits near 6, in the
+# tail of the Student-t(3, 0, 2.5) each cutpoint has, and the posterior means lie inside the
+# maximum-likelihood estimates (above). Power-scaling flags it; a sweep over wider priors
+# shows how far the estimates move.
 
 # %%
 fit.sensitivity()
+
+# %%
+sweep = hglm.prior_sweep(
+    model, {"default": None, "wide thresholds": {"thresholds": "StudentT(3, 0, 10)"},
+            "wide thresholds, wide sd": {"thresholds": "StudentT(3, 0, 10)",
+                                         "sd": "HalfStudentT(3, 10)"}},
+    draws=DRAWS, tune=DRAWS, chains=2, seed=SEED, progressbar=False)
+sweep.table.pivot(index="parameter", columns="variant", values="mean").round(3)
 
 # %% [markdown]
 # ## Interpretation
@@ -150,6 +162,11 @@ for term, what in (("temp[warm]", "Warm serving"), ("contact[yes]", "Skin contac
 print(f"Judges differ: sd {sd['mean']:.2f} on the latent logit scale (95% interval "
       f"{sd['lower']:.2f} to {sd['upper']:.2f}); LRT {judges.table.loc['m1', 'lrt_stat']:.2f}, "
       f"boundary-corrected p = {judges.table.loc['m1', 'p_boundary']:.2g}.")
+moved = sweep.table.pivot(index="parameter", columns="variant", values="mean")
+shift = (moved["wide thresholds"] - moved["default"]).abs()
+print(f"Widening the thresholds' prior moves the posterior means by up to {shift.max():.2f} "
+      f"(most: {shift.idxmax()}): with 72 ratings the priors matter, and the default "
+      f"Student-t(3, 0, 2.5) pulls the outer thresholds in.")
 print(f"Cold, no contact: a new judge rates 1 or 2 with probability "
       f"{table.iloc[0, :2].sum():.2f}; warm with contact: {table.iloc[3, :2].sum():.2f}.")
 for comparison in (judges, contact):

@@ -45,11 +45,17 @@ def _category_logp(xp, logs, theta_upper, theta_lower, eta, k, last: int):
     u, lo = theta_upper - eta, theta_lower - eta
     lo = xp.where(first, u - 1.0, lo)
     u = xp.where(final, lo + 1.0, u)
-    log_f_u, log_s_u = logs(u)
-    log_f_l, log_s_l = logs(lo)
-    middle = xp.where(lo + u > 0, log_s_l + _log1mexp(xp, log_s_u - log_s_l),
+    # each tail's form gets a harmless stand-in (-1, 0) where the other is used: far in the
+    # tail it does not use, F(u) and F(l) round to the same value, and log1mexp(0)'s
+    # infinite slope would make the gradient nan (a stuck probit chain in the wine fit)
+    upper_tail = lo + u > 0
+    lo_in_lower, u_in_lower = xp.where(upper_tail, -1.0, lo), xp.where(upper_tail, 0.0, u)
+    lo_in_upper, u_in_upper = xp.where(upper_tail, lo, -1.0), xp.where(upper_tail, u, 0.0)
+    log_f_u, log_f_l = logs(u_in_lower)[0], logs(lo_in_lower)[0]
+    log_s_u, log_s_l = logs(u_in_upper)[1], logs(lo_in_upper)[1]
+    middle = xp.where(upper_tail, log_s_l + _log1mexp(xp, log_s_u - log_s_l),
                       log_f_u + _log1mexp(xp, log_f_l - log_f_u))
-    return xp.where(first, log_f_u, xp.where(final, log_s_l, middle))
+    return xp.where(first, logs(u)[0], xp.where(final, logs(lo)[1], middle))
 
 
 def _cut_indices(k, last: int, xp):
