@@ -151,5 +151,7 @@ print(f"But the negative binomial (alpha {alpha['mean']:.2f}, 95% interval "
       f"{beyond_overdispersion.table.loc['m1', 'lrt_stat']:.2f}.")
 print(f"Mined streams: {np.exp(mined['mean']):.2f} times the salamanders of unmined ones "
       f"(95% interval {np.exp(mined['lower']):.2f} to {np.exp(mined['upper']):.2f}).")
-for comparison in (zero_inflation, beyond_overdispersion, families):
-    print(comparison.verdict())
+for label, comparison in (("Poisson or zero-inflated Poisson", zero_inflation),
+                          ("negative binomial or zero-inflated", beyond_overdispersion),
+                          ("zero-inflated Poisson or negative binomial", families)):
+    print(f"{label}: {comparison.verdict()}")

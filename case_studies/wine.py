@@ -169,5 +169,5 @@ print(f"Widening the thresholds' prior moves the posterior means by up to {shift
       f"Student-t(3, 0, 2.5) pulls the outer thresholds in.")
 print(f"Cold, no contact: a new judge rates 1 or 2 with probability "
       f"{table.iloc[0, :2].sum():.2f}; warm with contact: {table.iloc[3, :2].sum():.2f}.")
-for comparison in (judges, contact):
-    print(comparison.verdict())
+for label, comparison in (("judge effects", judges), ("skin contact", contact)):
+    print(f"{label}: {comparison.verdict()}")
