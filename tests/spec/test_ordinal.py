@@ -206,6 +206,7 @@ def test_wine_loo_and_comparison(wine_fit):
     assert full.logLik == pytest.approx(-81.56541278, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_kfold_refuses_a_fold_without_some_category():
     """With every rating of 1 by one judge, leaving that judge out leaves a refit with three
     thresholds for a model of four: a clear error, not silently renumbered categories."""
