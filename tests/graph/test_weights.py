@@ -78,7 +78,8 @@ def test_collapsed_rows_with_counts_as_weights_equal_the_rows():
 
 @pytest.mark.parametrize("formula, family", [("y ~ x + (1 | g)", "poisson"),
                                              ("sick ~ x + (1 | g)", "bernoulli"),
-                                             ("y ~ x + (1 | g)", "cumulative")])
+                                             pytest.param("y ~ x + (1 | g)", "cumulative",
+                                                          marks=pytest.mark.slow)])
 def test_fit_ml_of_weighted_rows_is_that_of_repeated_rows(formula, family):
     data = _counts().assign(y=lambda d: np.minimum(d.y, 3))      # 0, 1, 2, 3+ for cumulative
     weighted = hglm.Model(formula, data, family=family, weights="w").fit_ml()
