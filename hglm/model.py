@@ -63,7 +63,7 @@ def _observed_data(idata, design: Design) -> None:
 
 
 def _design(spec: ModelSpec, data: pd.DataFrame) -> Design:
-    return make_design(spec.formula, data, spec.family_object, spec.weights)
+    return make_design(spec.formula, data, spec.family_object, spec.weights, spec.dpar_dict)
 
 
 def _response_column(data: pd.DataFrame, design: Design):
@@ -110,13 +110,19 @@ class Model:
         A column of likelihood weights: row i's log-likelihood counts ``weights[i]`` times
         (brms's ``weights()``, glmmTMB's ``weights``); integer weights are frequencies, so
         a row of weight 3 is three identical rows.
+    **dpars : str
+        A formula for an auxiliary parameter of the family, by its name (brms's distributional
+        parameters): ``sigma="~ x + (1 | g)"``, ``zi="~ x"``, ``phi="~ group"``.  Each has a
+        right-hand side only, with fixed and group terms as in ``formula``, on the parameter's
+        link scale (log for positive parameters, logit for probabilities); parameters without
+        one stay constants.
     """
 
     def __init__(self, formula: str, data: pd.DataFrame, family: str | Family = "gaussian",
                  priors: Mapping[str, Prior | str] | None = None, link: str | None = None,
                  strategy: str = "auto", centered: bool | Mapping[str, bool] | None = None,
-                 weights: str | None = None) -> None:
-        spec = ModelSpec.of(formula, family, priors, link, strategy, centered, weights)
+                 weights: str | None = None, **dpars: str) -> None:
+        spec = ModelSpec.of(formula, family, priors, link, strategy, centered, weights, dpars)
         self._assemble(spec, _design(spec, data), data)
 
     @classmethod
@@ -133,7 +139,8 @@ class Model:
         self.family = design.family
         self.design = design
         self.source_data = data            # the user's frame, so update() can add columns
-        columns = used_columns(design.formula) + ([spec.weights] if spec.weights else [])
+        columns = [c for d in design.predictors for c in used_columns(d.formula)]
+        columns += [spec.weights] if spec.weights else []
         self.data = data[list(dict.fromkeys(columns))]
         self.prior_set: PriorSet = resolve_priors(design, spec.prior_dict)
         self._strategy = get_strategy(spec.strategy, design, spec.centering)  # refuses misfits
@@ -181,7 +188,13 @@ class Model:
     @property
     def parameterization(self) -> dict[str, str]:
         """How each group's effects enter: marginalized, centered or non-centered (+ strategy)."""
-        return {"strategy": self._strategy.name, **self._strategy.describe(self.design)}
+        out = {"strategy": self._strategy.name, **self._strategy.describe(self.design)}
+        for name, why in self._strategy.passed_over.items():
+            out["strategy"] += f" ({name} does not apply: {why})"
+        for block in self.design.all_blocks:
+            if block.dpar is not None:
+                out[block.label] = f"non-centered ({block.dpar}'s formula)"
+        return out
 
     @property
     def default_target_accept(self) -> float:
@@ -285,7 +298,9 @@ class Model:
         checks.check_finite(pd.DataFrame({name: y}), [name])
         self.family.check_response(y, name, self.design.trials)
         # the dtype make_design gives (whole-number responses are integers)
-        design = dataclasses.replace(self.design, y=y.astype(self.design.y.dtype))
+        y = y.astype(self.design.y.dtype)
+        design = dataclasses.replace(self.design, y=y, dpars=tuple(
+            dataclasses.replace(d, y=y) for d in self.design.dpars))
         data = self.data
         if (name in data.columns and self.design.success_level is None
                 and data.index.is_unique):

@@ -13,9 +13,48 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["PriorKey", "sd", "cor", "L", "chol_cov", "r", "z", "eta", "partial",
+__all__ = ["PriorKey", "beta", "coef_dim", "slopes", "slope_dim", "intercept_centered",
+           "dpar_label", "dpar_key", "sd", "cor", "L", "chol_cov", "r", "z", "eta", "partial",
            "group_effect_variables", "term_dim", "cor_dim", "aux_dim",
            "cor_pairs", "sd_key", "cor_key", "cov_key", "hyper"]
+
+
+# -- fixed effects, per linear predictor (None: the mean's; else an auxiliary parameter's) ------
+def beta(dpar: str | None = None) -> str:
+    """Every fixed effect of a linear predictor on the predictors' own scales (brms's ``b_``;
+    ``beta_sigma`` for sigma's formula)."""
+    return "beta" if dpar is None else f"beta_{dpar}"
+
+
+def coef_dim(dpar: str | None = None) -> str:
+    """The dim that indexes a linear predictor's fixed effects."""
+    return "coef" if dpar is None else f"{dpar}__coef"
+
+
+def slopes(dpar: str | None = None) -> str:
+    """The sampled slopes (predictors centered), ``b`` or ``b_sigma``."""
+    return "b" if dpar is None else f"b_{dpar}"
+
+
+def slope_dim(dpar: str | None = None) -> str:
+    return "b_coef" if dpar is None else f"{dpar}__b_coef"
+
+
+def intercept_centered(dpar: str | None = None) -> str:
+    """The sampled intercept at the predictors' means (brms's ``Intercept``,
+    ``Intercept_sigma``)."""
+    return "Intercept_centered" if dpar is None else f"Intercept_{dpar}_centered"
+
+
+def dpar_label(label: str, dpar: str) -> str:
+    """The group label of a block in ``dpar``'s formula: ``g__sigma`` (brms's ``sd_g__sigma``)."""
+    return f"{label}__{dpar}"
+
+
+def dpar_key(dpar: str | None, key: str) -> str:
+    """A prior key of ``dpar``'s formula: ``"sigma:x"``, ``"sigma:Intercept"``, ``"sigma:sd"``
+    (the main formula's keys are unprefixed)."""
+    return key if dpar is None else f"{dpar}:{key}"
 
 
 # -- model variables, per group label ---------------------------------------------------------
@@ -122,10 +161,11 @@ class PriorKey:
     def variable(self) -> str:
         """The stem of variables made for this key (hyperpriors add ``_<parameter>``)."""
         if self.kind == "coef":
-            return f"b_{self.term}"
+            return f"b_{self.term}".replace(":", "_")
         if self.group is None:
-            return self.kind
-        return f"{self.kind}_{self.group}" + (f"__{self.term}" if self.term else "")
+            return self.kind.replace(":", "_")
+        return (f"{self.kind}_{self.group}" + (f"__{self.term}" if self.term else "")
+                ).replace(":", "_")
 
 
 def sd_key(label: str, term: str | None = None) -> str:

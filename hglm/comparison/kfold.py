@@ -61,9 +61,11 @@ def _fold(spec: dict, train: np.ndarray, test: np.ndarray, seed: int) -> np.ndar
         fit = model.fit(**spec["settings"], seed=seed, progressbar=False, cores=1)
     design = fit.design
     test_rows = data.iloc[test]
-    eta = linear_predictor(design, fit.posterior, test_rows, rng=seed)
+    rng = np.random.default_rng(seed)       # new levels' effects, in the mean and the rest
+    eta = linear_predictor(design, fit.posterior, test_rows, rng=rng)
+    aux = aux_draws(design, fit.posterior, test_rows, rng=rng)
     trials = spec["trials"][test] if spec["trials"] is not None else None
-    ll = design.family.logpdf_numpy(spec["y"][test], eta, aux_draws(design, fit.posterior), trials)
+    ll = design.family.logpdf_numpy(spec["y"][test], eta, aux, trials)
     return logsumexp(ll, axis=0) - np.log(ll.shape[0])
 
 

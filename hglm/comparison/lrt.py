@@ -61,17 +61,27 @@ def mixture_pvalue(stat: float, dfs, weights) -> float:
     return float(min(total, 1.0))
 
 
-def _structure(design: Design):
+def _structure(design: Design, constants: bool = True):
+    """Fixed effects, sds and correlations of every linear predictor, keyed by which
+    (``None``: the mean's, else the auxiliary parameter's); with ``constants``, a constant
+    auxiliary parameter counts as its formula's intercept (``sigma`` is ``sigma ~ 1``), so a
+    constant sigma is nested in ``sigma ~ x``."""
     sds, cors, blocks = set(), set(), {}
-    for block in design.blocks:
+    fixed = {(d.dpar, name) for d in design.predictors for name in d.fixed_names}
+    if constants:
+        fixed |= {(a, "Intercept") for a in design.family.aux
+                  if design.dpar_design(a) is None
+                  and design.family.aux_coords(a, design.categories) is None}
+    for block in design.all_blocks:
         for t in block.terms:
-            sds.add((block.factor, t))
+            sds.add((block.dpar, block.factor, t))
         if block.has_correlation:
             for i in range(block.q):
                 for j in range(i):
-                    cors.add((block.factor, frozenset((block.terms[i], block.terms[j]))))
-        blocks.setdefault(block.factor, []).append(block)
-    return set(design.fixed_names), sds, cors, blocks
+                    cors.add((block.dpar, block.factor,
+                              frozenset((block.terms[i], block.terms[j]))))
+        blocks.setdefault((block.dpar, block.factor), []).append(block)
+    return fixed, sds, cors, blocks
 
 
 def boundary_null(small: Design, large: Design, df: int) -> BoundaryNull | None:
@@ -79,7 +89,7 @@ def boundary_null(small: Design, large: Design, df: int) -> BoundaryNull | None:
     if str(small.family) != str(large.family):
         # a family that is the other's limit on its boundary (poisson in negbinomial)
         limit = large.family.boundary_description(small.family)
-        same_terms = _structure(small)[:3] == _structure(large)[:3]
+        same_terms = _structure(small, False)[:3] == _structure(large, False)[:3]
         if limit and same_terms and df == 1:
             return BoundaryNull((0, 1), (0.5, 0.5), True, limit)
         return None
@@ -93,9 +103,10 @@ def boundary_null(small: Design, large: Design, df: int) -> BoundaryNull | None:
     if not new_sd:
         return BoundaryNull((df,), (1.0,), not new_fe, "correlations (interior)")
     if not new_fe and len(new_sd) == 1:
-        factor, term = next(iter(new_sd))
-        (block,) = [b for b in large.blocks if term in b.terms and b.factor == factor]
-        k = len([c for c in new_cor if c[0] == factor and term in c[1]])
+        dpar, factor, term = next(iter(new_sd))
+        (block,) = [b for b in large.all_blocks
+                    if term in b.terms and b.factor == factor and b.dpar == dpar]
+        k = len([c for c in new_cor if c[:2] == (dpar, factor) and term in c[2]])
         if not block.has_correlation or k == 0:
             if df == 1 and not new_cor:
                 return BoundaryNull((0, 1), (0.5, 0.5), True, "one variance")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["RandomTerm", "ParsedFormula", "parse_formula"]
+__all__ = ["RandomTerm", "ParsedFormula", "parse_formula", "parse_dpar_formula"]
 
 _OPEN, _CLOSE = "([{", ")]}"
 
@@ -188,3 +188,24 @@ def _rewrite_cbind(lhs: str) -> str:
                          f"got {lhs!r}")
     succ, fail = (a.strip() for _, a in args)
     return f"p({succ}, {succ} + {fail})"
+
+
+def parse_dpar_formula(name: str, text: str, response: str) -> ParsedFormula:
+    """An auxiliary parameter's formula, ``"~ x + (1 | g)"`` (or brms's ``"sigma ~ x"``), read
+    as the main formula's right-hand side would be; its response is the main one's."""
+    if not isinstance(text, str) or "~" not in text:
+        raise ValueError(f"the formula of {name!r} must be a string with a '~', like "
+                         f"'~ x + (1 | g)', got {text!r}")
+    lhs, _, rhs = text.partition("~")
+    if lhs.strip() not in ("", name):
+        raise ValueError(f"the formula of {name!r} has {lhs.strip()!r} left of '~'; an "
+                         f"auxiliary parameter's formula has only a right-hand side, like "
+                         f"'~ x + (1 | g)' (the response is the main formula's)")
+    if "~" in rhs:
+        raise ValueError(f"the formula of {name!r} has more than one '~': {text!r}")
+    try:
+        parsed = parse_formula(f"{response} ~ {rhs}")
+    except ValueError as err:
+        raise ValueError(f"the formula of {name!r}, {text!r}: {err}") from None
+    return ParsedFormula(f"{name} ~ {rhs.strip()}", parsed.response, parsed.response_formulae,
+                         parsed.fixed, parsed.random)

@@ -8,8 +8,10 @@ never a dense N x levels ``Z``: a block is (terms matrix, level index), so 100,0
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import formulae
@@ -19,7 +21,8 @@ from formulae.environment import Environment
 from formulae.matrices import DesignMatrices
 
 from hglm.design import checks
-from hglm.design.formula import ParsedFormula, RandomTerm, parse_formula
+from hglm.design.formula import ParsedFormula, RandomTerm, parse_dpar_formula, parse_formula
+from hglm.names import dpar_label
 from hglm.notices import DataWarning
 from hglm.spec.families import Family, as_family
 
@@ -40,6 +43,18 @@ class GroupBlock:
     correlated: bool
     term: RandomTerm = field(repr=False)
     matrices: DesignMatrices = field(repr=False, compare=False)
+    #: the auxiliary parameter whose formula has this block (None: the mean's formula)
+    dpar: str | None = None
+
+    @property
+    def key_label(self) -> str:
+        """The group as prior keys name it: ``"g"``, or ``"sigma:g"`` in sigma's formula."""
+        return self.label if self.dpar is None else f"{self.dpar}:{self.factor_label}"
+
+    @property
+    def factor_label(self) -> str:
+        """The label without the parameter's suffix (``g`` for ``g__sigma``)."""
+        return self.label if self.dpar is None else self.label[:-len(self.dpar) - 2]
 
     @property
     def q(self) -> int:
@@ -76,6 +91,25 @@ class Design:
     #: counts ``weights[i]`` times, as brms's ``weights()`` and glmmTMB's ``weights``
     weights: np.ndarray | None = None
     matrices: DesignMatrices | None = field(default=None, repr=False, compare=False)
+    #: in an auxiliary parameter's design, that parameter's name (None: the mean's design)
+    dpar: str | None = None
+    #: the designs of the auxiliary parameters that have a formula (brms's distributional
+    #: parameters): the same rows, their own ``X``, ``fixed_names``, ``offset`` and ``blocks``
+    dpars: tuple[Design, ...] = ()
+
+    @property
+    def predictors(self) -> tuple[Design, ...]:
+        """Every linear predictor's design: the mean's, then each auxiliary parameter's."""
+        return (self,) + self.dpars
+
+    @property
+    def all_blocks(self) -> tuple[GroupBlock, ...]:
+        """The group blocks of every linear predictor."""
+        return tuple(b for d in self.predictors for b in d.blocks)
+
+    def dpar_design(self, name: str) -> Design | None:
+        """The design of auxiliary parameter ``name``'s formula, or None if it is constant."""
+        return next((d for d in self.dpars if d.dpar == name), None)
 
     @property
     def n(self) -> int:
@@ -107,20 +141,26 @@ def formula_env() -> Environment:
 
 
 def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
-                family: str | Family = "gaussian", weights: str | None = None) -> Design:
+                family: str | Family = "gaussian", weights: str | None = None,
+                dpars: Mapping[str, str] | None = None) -> Design:
     """Check the data against the formula and build the design (lme4's ``lFormula``);
-    ``weights`` names a column of likelihood weights."""
+    ``weights`` names a column of likelihood weights, ``dpars`` maps auxiliary parameters to
+    their formulas (``{"sigma": "~ x + (1 | g)"}``)."""
     checks.check_data_frame(data)
     if weights is not None:
         checks.check_weights(data, weights)
     family = as_family(family)
     parsed = formula if isinstance(formula, ParsedFormula) else parse_formula(formula)
+    aux_parsed = {name: parse_dpar_formula(name, text, parsed.response)
+                  for name, text in (dpars or {}).items()}
 
-    columns = used_columns(parsed)
-    checks.check_columns(columns, data, parsed.formula)
+    columns = sorted(set().union(*(used_columns(p) for p in [parsed, *aux_parsed.values()])))
+    for p in [parsed, *aux_parsed.values()]:
+        checks.check_columns(used_columns(p), data, p.formula)
     checks.check_unique_columns(data, columns)
     frame = data[columns]
-    checks.check_column_types(frame, [c for c in predictor_columns(parsed) if c in frame])
+    predictors = set().union(*(predictor_columns(p) for p in [parsed, *aux_parsed.values()]))
+    checks.check_column_types(frame, [c for c in sorted(predictors) if c in frame])
     complete = ~frame.isna().any(axis=1)
     n_dropped = int((~complete).sum())
     if n_dropped:
@@ -157,8 +197,26 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
         else _drop_aliased(X, names)
     blocks = _blocks(parsed, frame, env, family)
     w = None if weights is None else data.loc[row_index, weights].to_numpy(dtype=float)
-    return Design(parsed, family, frame, row_index, y, trials, X, names, offset, blocks,
-                  n_dropped, success_level, categories, weights=w, matrices=matrices)
+    design = Design(parsed, family, frame, row_index, y, trials, X, names, offset, blocks,
+                    n_dropped, success_level, categories, weights=w, matrices=matrices)
+    subs = tuple(_dpar_design(design, name, p, env) for name, p in aux_parsed.items())
+    return dataclasses.replace(design, dpars=subs) if subs else design
+
+
+def _dpar_design(design: Design, name: str, parsed: ParsedFormula, env: Environment) -> Design:
+    """An auxiliary parameter's design on the main design's rows: its own fixed matrix (no
+    absorbed intercept: the thresholds absorb only the mean's) and group blocks."""
+    matrices = _evaluate(parsed.fixed_formula, design.data, env, parsed.formula)
+    X, names, offset = _fixed(matrices.common, design.n)
+    for j, column in enumerate(names):
+        checks.check_finite_design(X[:, j], f"column {column!r} of {name!r}'s formula")
+    if offset is not None:
+        checks.check_finite_design(offset, f"the offset of {name!r}'s formula")
+    X, names = _drop_aliased(X, names)
+    blocks = tuple(dataclasses.replace(b, label=dpar_label(b.label, name), dpar=name)
+                   for b in _blocks(parsed, design.data, env, design.family))
+    return dataclasses.replace(design, formula=parsed, X=X, fixed_names=names, offset=offset,
+                               blocks=blocks, matrices=matrices, dpar=name)
 
 
 def _absorb_intercept(X: np.ndarray, names: tuple[str, ...]):

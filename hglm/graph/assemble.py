@@ -30,6 +30,7 @@ from hglm.graph.distributions import (
 from hglm.graph.priors import PriorEntry, PriorSet, shrinks
 from hglm.graph.shrinkage import shrinkage_slopes
 from hglm.graph.strategies import BlockParams, FixedPart, Strategy, get_strategy
+from hglm.graph.strategies.indexed import block_contribution, group_effects
 from hglm.spec.families.responses import sample_sd
 from hglm.spec.priors import LKJ, Prior
 
@@ -47,25 +48,53 @@ def build_model(design: Design, priors: PriorSet, strategy: str | Strategy = "au
     with pm.Model(coords=_coords(design)) as model:
         maker = _PriorMaker(design.fixed_names)
         aux = _auxiliary(design, priors, maker)
-        fixed = _fixed_effects(design, priors, maker, aux)
+        scales = dict(aux)
+        for sub in design.dpars:     # each auxiliary formula: a value per row
+            aux[sub.dpar], scales[sub.dpar] = _dpar_predictor(sub, priors, maker)
+        fixed = _fixed_effects(design, priors, maker, scales)
         blocks = [_block_params(block, priors, maker) for block in design.blocks]
         strategy.likelihood(design, fixed, blocks, aux)
     return model
 
 
+def _dpar_predictor(design: Design, priors: PriorSet, maker: _PriorMaker):
+    """An auxiliary parameter's formula: its fixed effects (predictors centered, as the
+    mean's) and group effects, non-centered (``z_g__sigma``), on the parameter's link scale;
+    returns the parameter per row and its value at the predictors' means."""
+    fixed = _fixed_effects(design, priors, maker, {})
+    eta = fixed.eta()
+    if design.offset is not None:
+        eta = eta + design.offset
+    for block in design.blocks:
+        eta = eta + block_contribution(block, group_effects(_block_params(block, priors,
+                                                                          maker)))
+    link = design.family.aux_link(design.dpar)
+    typical = link.inverse(fixed.coef[0]) if design.has_intercept else link.inverse(0.0)
+    return link.inverse(eta), typical
+
+
 def _coords(design: Design) -> dict:
-    coords = {"coef": list(design.fixed_names), "obs": np.arange(design.n)}
+    coords = {"obs": np.arange(design.n)}
+    for sub in design.predictors:
+        coords.update(_predictor_coords(sub))
+    for name in design.family.aux:
+        labels = design.family.aux_coords(name, design.categories)
+        if labels is not None:
+            coords[names.aux_dim(name)] = list(labels)
+    return coords
+
+
+def _predictor_coords(design: Design) -> dict:
+    """The dims of one linear predictor's coefficients and group blocks."""
+    coords = {names.coef_dim(design.dpar): list(design.fixed_names)}
     if design.has_intercept and len(design.fixed_names) > 1:
-        coords["b_coef"] = [n for n in design.fixed_names if n != "Intercept"]
+        coords[names.slope_dim(design.dpar)] = [n for n in design.fixed_names
+                                                if n != "Intercept"]
     for block in design.blocks:
         coords[block.label] = list(block.levels)
         coords[names.term_dim(block.label)] = list(block.terms)
         if block.has_correlation:
             coords[names.cor_dim(block.label)] = names.cor_pairs(block.terms)
-    for name in design.family.aux:
-        labels = design.family.aux_coords(name, design.categories)
-        if labels is not None:
-            coords[names.aux_dim(name)] = list(labels)
     return coords
 
 
@@ -104,49 +133,54 @@ class _PriorMaker:
 
 
 def _slopes(design: Design, entries: list[PriorEntry], cols: list[int], maker: _PriorMaker,
-            aux: dict, dims: str):
+            scales: dict, dims: str):
     """The slope vector ``b``: each slope's own prior, or one shrinkage prior on them all."""
-    if not (entries[0].key == "fixed" and shrinks(entries[0].prior)):
-        return maker.vector("b", entries, dims=dims)
+    name = names.slopes(design.dpar)
+    if not (entries[0].key == names.dpar_key(design.dpar, "fixed")
+            and shrinks(entries[0].prior)):
+        return maker.vector(name, entries, dims=dims)
     sd = np.array([sample_sd(design.X[:, j]) for j in cols])
     # families with a residual scale: coefficient scales relative to it (brms); others: 1
-    scale = aux.get(design.family.scale_parameter, 1.0)
-    b_std = shrinkage_slopes(entries[0].prior, maker.values("fixed", entries[0].prior),
+    scale = scales.get(design.family.scale_parameter, 1.0) if design.dpar is None else 1.0
+    b_std = shrinkage_slopes(entries[0].prior, maker.values(entries[0].key, entries[0].prior),
                              len(cols), design.n, scale, dims)
-    return pm.Deterministic("b", b_std / sd, dims=dims)  # back on the predictors' scales
+    return pm.Deterministic(name, b_std / sd, dims=dims)  # back on the predictors' scales
 
 
 def _fixed_effects(design: Design, priors: PriorSet, maker: _PriorMaker,
-                   aux: dict) -> FixedPart:
-    """Fixed part of the linear predictor; predictors centered around the intercept."""
-    X = design.X
+                   scales: dict) -> FixedPart:
+    """Fixed part of a linear predictor; predictors centered around the intercept.
+    ``scales``: the auxiliary parameters' (typical) values, for shrinkage priors."""
+    X, dpar = design.X, design.dpar
+    beta_name, coef_dim = names.beta(dpar), names.coef_dim(dpar)
     if not design.fixed_names:
         return FixedPart(np.zeros((design.n, 0)), None)
-    joint = priors.of_kind("beta")
+    joint = priors.of_kind("beta", dpar=dpar)
     if joint:
         entry = joint[0]
-        beta = entry.prior.create("beta", maker.values("beta", entry.prior), dims="coef")
+        beta = entry.prior.create(beta_name, maker.values(entry.key, entry.prior),
+                                  dims=coef_dim)
         return FixedPart(X, beta)
 
-    entries = {e.parameter: e for e in priors.of_kind("coef")}
+    entries = {e.term: e for e in priors.of_kind("coef", dpar=dpar)}
     slopes = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
     if not design.has_intercept:
         b = _slopes(design, [entries[n] for n in design.fixed_names],
-                    list(range(len(design.fixed_names))), maker, aux, "coef")
-        pm.Deterministic("beta", b, dims="coef")
+                    list(range(len(design.fixed_names))), maker, scales, coef_dim)
+        pm.Deterministic(beta_name, b, dims=coef_dim)
         return FixedPart(X, b)
 
     icol = design.fixed_names.index("Intercept")
-    intercept_c = maker.scalar("Intercept_centered", entries["Intercept"])
+    intercept_c = maker.scalar(names.intercept_centered(dpar), entries["Intercept"])
     if not slopes:
-        pm.Deterministic("beta", intercept_c[None], dims="coef")
+        pm.Deterministic(beta_name, intercept_c[None], dims=coef_dim)
         return FixedPart(np.ones((design.n, 1)), intercept_c[None])
     means = X[:, slopes].mean(axis=0)
-    b = _slopes(design, [entries[design.fixed_names[j]] for j in slopes], slopes, maker, aux,
-                "b_coef")
+    b = _slopes(design, [entries[design.fixed_names[j]] for j in slopes], slopes, maker,
+                scales, names.slope_dim(dpar))
     intercept = intercept_c - pt.dot(means, b)
     order = np.argsort([icol] + slopes)
-    pm.Deterministic("beta", pt.concatenate([intercept[None], b])[order], dims="coef")
+    pm.Deterministic(beta_name, pt.concatenate([intercept[None], b])[order], dims=coef_dim)
     centered = np.column_stack([np.ones(design.n), X[:, slopes] - means])
     return FixedPart(centered, pt.concatenate([intercept_c[None], b]))
 
@@ -186,6 +220,8 @@ def _auxiliary(design: Design, priors: PriorSet, maker: _PriorMaker) -> dict:
     family = design.family
     for name in family.aux:
         coords = family.aux_coords(name, design.categories)
+        if design.dpar_design(name) is not None:     # a formula of its own
+            continue
         if coords is not None:      # an ordered vector: ordinal thresholds
             entry = priors.of_kind(name)[0]
             start = family.aux_start(design.y, design.categories)[name]

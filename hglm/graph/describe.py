@@ -53,30 +53,42 @@ def _section(title: str, lines: list[str]) -> str:
 
 def _header(design: Design, strategy: Strategy) -> str:
     return "\n".join([f"# hglm model: {design.formula.formula}",
+                      *[f"#             {d.formula.formula}" for d in design.dpars],
                       f"# family: {design.family.description}; strategy: {strategy.name}"])
 
 
 def _data(design: Design) -> str:
     lines = [f"N = {design.n} rows; response {design.response_name}"
              + (" (successes of trials)" if design.trials is not None else "")]
+    lines += _predictor_data(design)
+    if design.weights is not None:
+        lines.append("likelihood weights: each row's log-likelihood times its weight "
+                     f"(sum {_num(float(design.weights.sum()))})")
+    for sub in design.dpars:
+        link = sub.family.aux_link(sub.dpar).name
+        lines.append(f"{sub.dpar}'s formula, on the {link} scale: {sub.formula.formula}")
+        lines += _predictor_data(sub)
+    return _section("data", [c for line in lines for c in _comment(line)])
+
+
+def _predictor_data(design: Design) -> list[str]:
+    """One linear predictor's fixed effects, centering, offset and group blocks."""
+    lines = []
     if design.fixed_names:
         lines.append(f"fixed effects: {', '.join(design.fixed_names)}")
     slopes = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
     if design.has_intercept and slopes:
         means = ", ".join(f"{design.fixed_names[j]} {_num(design.X[:, j].mean())}" for j in slopes)
         lines.append(f"slopes centered at their means ({means}); the sampled intercept is "
-                     "Intercept_centered")
+                     f"{names.intercept_centered(design.dpar)}")
     if design.offset is not None:
         lines.append("offset: added to the linear predictor")
-    if design.weights is not None:
-        lines.append("likelihood weights: each row's log-likelihood times its weight "
-                     f"(sum {_num(float(design.weights.sum()))})")
     for block in design.blocks:
         corr = "correlated" if block.has_correlation else "independent" if block.q > 1 else ""
         factor = "" if block.factor == block.label else f" of {block.factor}"
         lines.append(f"{block.label}: {block.n_levels} levels{factor}; terms "
                      f"{', '.join(block.terms)}" + (f"; {corr}" if corr else ""))
-    return _section("data", [c for line in lines for c in _comment(line)])
+    return lines
 
 
 def _priors(design: Design, priors: PriorSet, model: pm.Model, notes: dict) -> str:
@@ -89,7 +101,7 @@ def _priors(design: Design, priors: PriorSet, model: pm.Model, notes: dict) -> s
         target = variable if element is None else f"{variable}[{element}]"
         lines.append(f'{target} ~ {entry.prior!r}    # "{entry.key}" ({entry.source})')
     governed = {_governed(design, e)[0] for e in priors}
-    grouped = {n for b in design.blocks for n in names.group_effect_variables(b.label)}
+    grouped = {n for b in design.all_blocks for n in names.group_effect_variables(b.label)}
     for rv in model.free_RVs:
         stem = rv.name.split("[")[0]
         if stem not in governed and rv.name not in grouped:
@@ -102,8 +114,10 @@ def _group_effects(design: Design, strategy: Strategy, model: pm.Model,
     kinds = strategy.describe(design)
     later = set(strategy.completes(design))
     lines = []
-    for block in design.blocks:
-        lines.append(f"# {block.label}: {kinds.get(block.label, 'sampled')}")
+    for block in design.all_blocks:
+        kind = f"non-centered ({block.dpar}'s formula)" if block.dpar else \
+            kinds.get(block.label, "sampled")
+        lines.append(f"# {block.label}: {kind}")
         for name in grouped[block.label]:
             lines += _variable_lines(model, model[name], notes.get(name))
         for name in (n for n in names.group_effect_variables(block.label) if n in later):
@@ -131,7 +145,7 @@ def _listed(model: pm.Model, variables, taken: set[str], notes: dict) -> list[st
 def _group_variables(design: Design, model: pm.Model) -> dict[str, list[str]]:
     """Per block, its effect variables in the model and their written-out priors."""
     out = {}
-    for block in design.blocks:
+    for block in design.all_blocks:
         stems = names.group_effect_variables(block.label)
         wanted = [*stems, *(f"{s}_prior" for s in stems)]
         out[block.label] = [v.name for v in model.named_vars.values()
@@ -160,9 +174,9 @@ def _comment(text: str) -> list[str]:
 def _governed(design: Design, entry: PriorEntry) -> tuple[str, str | None]:
     """The model variable (and element) a prior entry is the prior of."""
     if entry.kind == "coef":
-        if entry.parameter == "Intercept":
-            return "Intercept_centered", None
-        return "b", entry.parameter
+        if entry.term == "Intercept":
+            return names.intercept_centered(entry.dpar), None
+        return names.slopes(entry.dpar), entry.term
     if entry.kind in ("sd", "cor", "cov"):
         variable = {"sd": names.sd, "cor": names.L, "cov": names.chol_cov}[entry.kind]
         return variable(entry.block), entry.term
@@ -184,8 +198,15 @@ def _population_notes(design: Design, priors: PriorSet) -> dict[str, str]:
         notes[name] = design.family.aux_meaning(name)
     if priors.of_kind("beta"):
         notes["beta"] = "every fixed effect, one joint prior (predictors not centered)"
-    for block in design.blocks:
+    for sub in design.dpars:
+        link = sub.family.aux_link(sub.dpar).name
+        notes[names.intercept_centered(sub.dpar)] = (f"{sub.dpar}'s intercept ({link} scale) at "
+                                                     "its slopes' means")
+        notes[names.slopes(sub.dpar)] = f"{sub.dpar}'s slopes ({link} scale)"
+        notes[names.beta(sub.dpar)] = f"{sub.dpar}'s fixed effects on the predictors' scales"
+    for block in design.all_blocks:
         label = block.label
+        notes[names.z(label)] = f"standard-normal offsets (non-centered) of {label}'s effects"
         notes[names.sd(label)] = f"the standard deviations of {label}'s effects"
         notes[names.L(label)] = f"Cholesky factor of {label}'s correlation matrix"
         notes[names.chol_cov(label)] = f"Cholesky factor of {label}'s covariance matrix"

@@ -71,6 +71,7 @@ class PriorEntry:
     source: str           # "default" | "user"
     block: str | None = None
     term: str | None = None
+    dpar: str | None = None   # the auxiliary parameter whose formula has it (None: the mean's)
 
 
 @dataclass(frozen=True)
@@ -83,8 +84,12 @@ class PriorSet:
     def __iter__(self):
         return iter(self.entries)
 
-    def of_kind(self, kind: str, block: str | None = None) -> list[PriorEntry]:
-        return [e for e in self.entries if e.kind == kind and (block is None or e.block == block)]
+    def of_kind(self, kind: str, block: str | None = None,
+                dpar: str | None = None) -> list[PriorEntry]:
+        """The entries of ``kind``: of one group block (labels are unique across formulas),
+        or else of one linear predictor (``dpar``; None is the mean's)."""
+        return [e for e in self.entries if e.kind == kind
+                and (e.block == block if block is not None else e.dpar == dpar)]
 
     def get(self, parameter: str) -> PriorEntry | None:
         return next((e for e in self.entries if e.parameter == parameter), None)
@@ -104,23 +109,40 @@ def _intercept_location(design: Design) -> float:
     return design.family.mean_on_link_scale(design.y, design.trials, margin=0.01)
 
 
-def default_priors(design: Design) -> dict[str, Prior]:
-    """The default prior of every parameter, keyed by its parameter name."""
-    s_y = _response_scale(design)
-    identity = design.family.identity_link
+def _predictor_defaults(design: Design, s_y: float, identity: bool,
+                        location: float) -> dict[str, Prior]:
+    """Default priors of one linear predictor's coefficients and group terms, keyed by
+    parameter (unprefixed)."""
     out: dict[str, Prior] = {}
     for j, name in enumerate(design.fixed_names):
         if name == "Intercept":
-            out[name] = Normal(_intercept_location(design), 2.5 * s_y)
+            out[name] = Normal(location, 2.5 * s_y)
         else:
             out[name] = Normal(0.0, 2.5 * s_y / sample_sd(design.X[:, j]))
     for block in design.blocks:
         for k, term in enumerate(block.terms):
             scale = (s_y if identity else 2.5) / sample_sd(block.Z[:, k])
-            out[names.sd_key(block.label, term)] = HalfStudentT(3.0, scale)
+            out[names.sd_key(block.key_label, term)] = HalfStudentT(3.0, scale)
         if block.has_correlation:
-            out[names.cor_key(block.label)] = LKJ(1.0)
-    out.update(design.family.default_aux_priors(design.y))   # each family's own defaults
+            out[names.cor_key(block.key_label)] = LKJ(1.0)
+    return out
+
+
+def default_priors(design: Design) -> dict[str, Prior]:
+    """The default prior of every parameter, keyed by its parameter name; an auxiliary
+    parameter's formula is on its link scale (log or logit), where the rules of a non-identity
+    link apply (s_y = 1), its intercept centered on the link of the parameter's typical value
+    (:meth:`hglm.Family.aux_typical`)."""
+    out = _predictor_defaults(design, _response_scale(design), design.family.identity_link,
+                              _intercept_location(design))
+    aux = design.family.default_aux_priors(design.y)     # each family's own defaults
+    for sub in design.dpars:
+        location = design.family.aux_link(sub.dpar).numpy(
+            design.family.aux_typical(sub.dpar, design.y))
+        for key, prior in _predictor_defaults(sub, 1.0, False, float(location)).items():
+            out[key if key.startswith(("sd(", "cor(")) else names.dpar_key(sub.dpar, key)] = prior
+        aux.pop(sub.dpar)
+    out.update(aux)
     return out
 
 
@@ -135,46 +157,22 @@ def resolve_priors(design: Design, priors: Mapping[str, Prior | str] | None = No
     defaults = default_priors(design)
     entries: list[PriorEntry] = []
 
-    def add(parameter, kind, keys, block=None, term=None):
+    def add(parameter, kind, keys, block=None, term=None, dpar=None):
         for key in keys:
             if key in user:
-                entry = PriorEntry(parameter, kind, key, user[key], "user", block, term)
+                entry = PriorEntry(parameter, kind, key, user[key], "user", block, term, dpar)
                 break
         else:
             entry = PriorEntry(parameter, kind, keys[0], defaults[parameter], "default",
-                               block, term)
+                               block, term, dpar)
         _check_support(entry, design.family.aux_support(kind))
         entries.append(entry)
 
-    if "beta" in user:
-        prior = user["beta"]
-        if prior.support == "vector" and prior.size != len(design.fixed_names):
-            raise ValueError(f"prior 'beta' has {prior.size} elements but the model has "
-                             f"{len(design.fixed_names)} fixed effects "
-                             f"({', '.join(design.fixed_names)})")
-        entry = PriorEntry("beta", "beta", "beta", prior, "user")
-        _check_support(entry)
-        entries.append(entry)
-    else:
-        for name in design.fixed_names:
-            add(name, "coef", [name] if name == "Intercept" else [name, "fixed"])
-    for block in design.blocks:
-        cov_key = names.cov_key(block.label)
-        if cov_key in user:
-            if not block.has_correlation:
-                raise ValueError(f"prior {cov_key!r} needs a correlated block with two or more "
-                                 f"terms; ({' + '.join(block.terms)} | {block.factor}) has none")
-            if user[cov_key].size != block.q:
-                raise ValueError(f"prior {cov_key!r} is {user[cov_key].size} x "
-                                 f"{user[cov_key].size} but the block has {block.q} terms")
-            add(cov_key, "cov", [cov_key], block.label)
-            continue
-        for term in block.terms:
-            key = names.sd_key(block.label, term)
-            add(key, "sd", [key, names.sd_key(block.label), "sd"], block.label, term)
-        if block.has_correlation:
-            add(names.cor_key(block.label), "cor", [names.cor_key(block.label), "cor"], block.label)
+    for sub in design.predictors:
+        _predictor_entries(sub, user, add, entries)
     for name in design.family.aux:
+        if design.dpar_design(name) is not None:
+            continue
         if name == "sigma" and "sigma2" in user:     # a prior on the variance instead
             add("sigma2", "sigma2", ["sigma2"])
         else:
@@ -182,24 +180,72 @@ def resolve_priors(design: Design, priors: Mapping[str, Prior | str] | None = No
     return PriorSet(tuple(entries), user)
 
 
-def valid_keys(design: Design) -> list[str]:
-    """Every prior key this design accepts."""
-    keys = ["beta"]
+def _predictor_entries(design: Design, user: Mapping[str, Prior], add, entries: list) -> None:
+    """The entries of one linear predictor's coefficients and group terms."""
+    dpar = design.dpar
+    key = lambda k: names.dpar_key(dpar, k)  # noqa: E731
+    if key("beta") in user:
+        prior = user[key("beta")]
+        if prior.support == "vector" and prior.size != len(design.fixed_names):
+            raise ValueError(f"prior {key('beta')!r} has {prior.size} elements but the "
+                             f"formula has {len(design.fixed_names)} fixed effects "
+                             f"({', '.join(design.fixed_names)})")
+        entry = PriorEntry(names.beta(dpar), "beta", key("beta"), prior, "user", dpar=dpar)
+        _check_support(entry)
+        entries.append(entry)
+    else:
+        for name in design.fixed_names:
+            add(key(name), "coef", [key(name)] if name == "Intercept" else [key(name),
+                                                                            key("fixed")],
+                term=name, dpar=dpar)
+    for block in design.blocks:
+        label = block.key_label
+        cov_key = names.cov_key(label)
+        if cov_key in user:
+            if not block.has_correlation:
+                raise ValueError(f"prior {cov_key!r} needs a correlated block with two or more "
+                                 f"terms; ({' + '.join(block.terms)} | {block.factor}) has none")
+            if user[cov_key].size != block.q:
+                raise ValueError(f"prior {cov_key!r} is {user[cov_key].size} x "
+                                 f"{user[cov_key].size} but the block has {block.q} terms")
+            add(cov_key, "cov", [cov_key], block.label, dpar=dpar)
+            continue
+        for term in block.terms:
+            sd_key = names.sd_key(label, term)
+            add(sd_key, "sd", [sd_key, names.sd_key(label), key("sd")], block.label, term, dpar)
+        if block.has_correlation:
+            add(names.cor_key(label), "cor", [names.cor_key(label), key("cor")], block.label,
+                dpar=dpar)
+
+
+def _predictor_keys(design: Design) -> list[str]:
+    """The prior keys of one linear predictor (prefixed ``"sigma:"`` in sigma's formula,
+    except the group keys, which name the group ``sd(sigma:g)``)."""
+    key = lambda k: names.dpar_key(design.dpar, k)  # noqa: E731
+    keys = [key("beta")]
     slopes = [n for n in design.fixed_names if n != "Intercept"]
     if design.has_intercept:
-        keys.append("Intercept")
+        keys.append(key("Intercept"))
     if slopes:
-        keys += ["fixed"] + slopes
+        keys += [key("fixed")] + [key(n) for n in slopes]
     if design.blocks:
-        keys.append("sd")
+        keys.append(key("sd"))
     if any(b.has_correlation for b in design.blocks):
-        keys.append("cor")
+        keys.append(key("cor"))
     for block in design.blocks:
-        keys += [names.sd_key(block.label)] + [names.sd_key(block.label, t) for t in block.terms]
+        label = block.key_label
+        keys += [names.sd_key(label)] + [names.sd_key(label, t) for t in block.terms]
         if block.has_correlation:
-            keys += [names.cor_key(block.label), names.cov_key(block.label)]
+            keys += [names.cor_key(label), names.cov_key(label)]
+    return keys
+
+
+def valid_keys(design: Design) -> list[str]:
+    """Every prior key this design accepts."""
+    keys = [k for sub in design.predictors for k in _predictor_keys(sub)]
     for name in design.family.aux:
-        keys += [name, "sigma2"] if name == "sigma" else [name]
+        if design.dpar_design(name) is None:
+            keys += [name, "sigma2"] if name == "sigma" else [name]
     return keys
 
 
@@ -212,20 +258,11 @@ def _check_keys(design: Design, user: Mapping[str, Prior]) -> None:
         if key not in valid:
             raise ValueError(f"prior key {key!r} matches nothing in this model; valid keys: "
                              f"{', '.join(valid)}")
-    if "beta" in user:
-        clash = [k for k in user if k in ("fixed", "Intercept") or k in design.fixed_names]
-        if clash:
-            raise ValueError(f"prior 'beta' is a joint prior on all fixed effects and cannot be "
-                             f"combined with {', '.join(map(repr, clash))}")
+    for sub in design.predictors:
+        _check_predictor_keys(sub, user)
     if "sigma" in user and "sigma2" in user:
         raise ValueError("give a prior on 'sigma' or on 'sigma2', not both")
-    if "fixed" in user and shrinks(user["fixed"]):
-        own = [k for k in user if k in design.fixed_names and k != "Intercept"]
-        if own:
-            raise ValueError(f"prior 'fixed' = {user['fixed']!r} shrinks all slopes jointly on "
-                             f"standardized predictors; drop the per-coefficient keys "
-                             f"{', '.join(map(repr, own))}")
-    for label in (b.label for b in design.blocks):
+    for label in (b.key_label for b in design.all_blocks):
         cov = names.cov_key(label)
         if cov in user:
             clash = [k for k in (names.sd_key(label), names.cor_key(label)) if k in user]
@@ -237,6 +274,23 @@ def _check_keys(design: Design, user: Mapping[str, Prior]) -> None:
                                  f"{label!r}; drop {', '.join(map(repr, clash))}")
 
 
+def _check_predictor_keys(design: Design, user: Mapping[str, Prior]) -> None:
+    """A joint prior on one linear predictor's coefficients excludes their own keys."""
+    key = lambda k: names.dpar_key(design.dpar, k)  # noqa: E731
+    if key("beta") in user:
+        clash = [k for k in user if k in (key("fixed"), key("Intercept"))
+                 or k in map(key, design.fixed_names)]
+        if clash:
+            raise ValueError(f"prior {key('beta')!r} is a joint prior on all fixed effects and "
+                             f"cannot be combined with {', '.join(map(repr, clash))}")
+    if key("fixed") in user and shrinks(user[key("fixed")]):
+        own = [k for k in user if k in map(key, design.fixed_names) and k != key("Intercept")]
+        if own:
+            raise ValueError(f"prior {key('fixed')!r} = {user[key('fixed')]!r} shrinks all "
+                             f"slopes jointly on standardized predictors; drop the "
+                             f"per-coefficient keys {', '.join(map(repr, own))}")
+
+
 def shrinks(prior: Prior) -> bool:
     """Whether a ``"fixed"`` prior acts on all slopes jointly, on standardized predictors."""
     from hglm.spec.priors import Laplace
@@ -245,7 +299,7 @@ def shrinks(prior: Prior) -> bool:
 
 
 def _check_support(entry: PriorEntry, aux_support: str = "positive") -> None:
-    if entry.prior.support == "shrinkage" and entry.key != "fixed":
+    if entry.prior.support == "shrinkage" and entry.key != names.dpar_key(entry.dpar, "fixed"):
         raise ValueError(f"prior {entry.key!r} = {entry.prior!r} is a joint prior on all "
                          f"slopes: give it under the key 'fixed' (or 'beta')")
     allowed = _SUPPORT.get(entry.kind) or _AUX_SUPPORT[aux_support]

@@ -96,9 +96,21 @@ def _start(design: Design, lay: ParamLayout) -> np.ndarray:
     for sl, (rows, cols) in zip(lay.theta, lay.tri):
         phi[sl] = (rows == cols).astype(float)
     for name, value in family.aux_start(design.y, design.categories).items():
-        phi[lay.aux[name]] = family.aux_to_internal(name, value)
-    if family.scale_parameter:
+        if name in lay.aux:
+            phi[lay.aux[name]] = family.aux_to_internal(name, value)
+    if family.scale_parameter in lay.aux:
         phi[lay.aux[family.scale_parameter]] = np.log(max(float(np.std(design.y)), 1e-3))
+    for sub in design.dpars:     # the intercept at the link of the parameter's typical value
+        where = lay.dpar_fixed[sub.dpar]
+        if sub.has_intercept:
+            typical = family.aux_typical(sub.dpar, design.y)
+            if sub.dpar == family.scale_parameter:
+                typical = max(float(np.std(design.y)), 1e-3)
+            phi[where.start + sub.fixed_names.index("Intercept")] = \
+                family.aux_link(sub.dpar).numpy(typical)
+    for k, (sl, (rows, cols)) in enumerate(zip(lay.theta, lay.tri)):
+        if k >= len(design.blocks):      # an auxiliary formula's effects: start small
+            phi[sl] = 0.1 * (rows == cols)
     return phi
 
 
@@ -165,7 +177,7 @@ def _saturated(design: Design, lay: ParamLayout, optimum: Optimum) -> bool:
 def _singular(design: Design, lay: ParamLayout, phi: np.ndarray) -> list[str]:
     """lme4's "boundary (singular) fit", naming the variance or correlation at the boundary."""
     out = []
-    for k, block in enumerate(design.blocks):
+    for k, block in enumerate(design.all_blocks):
         lam = lay.lam(phi, k, block.q)
         for i, term in enumerate(block.terms):
             if lam[i, i] >= SINGULAR_TOL:
@@ -180,9 +192,13 @@ def _singular(design: Design, lay: ParamLayout, phi: np.ndarray) -> list[str]:
 
 
 def _fixef(design: Design, lay: ParamLayout, optimum: Optimum, scaling: Scaling) -> pd.Series:
-    """Fixed effects; an ordinal model's thresholds first, as ordinal's ``coef(clmm)``."""
+    """Fixed effects; an ordinal model's thresholds first, as ordinal's ``coef(clmm)``; an
+    auxiliary formula's after the mean's, named as brms names them (``sigma_x``)."""
     gamma = optimum.w[lay.n_u:] if lay.reml else optimum.phi[: lay.p]
     values, labels = [scaling.beta(gamma)], list(design.fixed_names)
+    for sub in design.dpars:
+        values.append(scaling.dpar_T[sub.dpar] @ optimum.phi[lay.dpar_fixed[sub.dpar]])
+        labels += [f"{sub.dpar}_{name}" for name in sub.fixed_names]
     for name, where in lay.aux.items():
         if isinstance(where, slice):
             values.insert(0, design.family.aux_from_internal(name, optimum.phi[where]))
@@ -192,11 +208,13 @@ def _fixef(design: Design, lay: ParamLayout, optimum: Optimum, scaling: Scaling)
 
 def _varcorr(design: Design, lay: ParamLayout, phi: np.ndarray, scaling: Scaling) -> pd.DataFrame:
     scale = design.family.scale_parameter
-    sigma = np.exp(phi[lay.aux[scale]]) * scaling.y_scale if scale else 1.0
+    # lme4's relative factors where the scale is constant; else on the response's scale
+    sigma = np.exp(phi[lay.aux[scale]]) * scaling.y_scale if scale in lay.aux \
+        else scaling.coef_scale
     rows = []
-    for k, block in enumerate(design.blocks):
+    for k, block in enumerate(design.all_blocks):
         lam = scaling.lam(k, lay.lam(phi, k, block.q))
-        cov = sigma**2 * lam @ lam.T
+        cov = (sigma if block.dpar is None else 1.0)**2 * lam @ lam.T
         sd = np.sqrt(np.diag(cov))
         rows += [(block.label, t, "sd", s) for t, s in zip(block.terms, sd)]
         if block.has_correlation:

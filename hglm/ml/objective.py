@@ -69,6 +69,8 @@ class ParamLayout:
     u: list[slice] = field(default_factory=list)
     #: log sigma, logit zi, ... position; a slice for a vector (ordinal thresholds)
     aux: dict[str, int | slice] = field(default_factory=dict)
+    #: each auxiliary formula's coefficients (their link scale)
+    dpar_fixed: dict[str, slice] = field(default_factory=dict)
     n_phi: int = 0
     n_w: int = 0
     n_u: int = 0
@@ -76,29 +78,38 @@ class ParamLayout:
     @classmethod
     def from_design(cls, design: Design, reml: bool) -> ParamLayout:
         layout = cls(p=len(design.fixed_names), reml=reml)
-        pos = 0 if reml else layout.p
-        for block in design.blocks:
-            rows, cols = np.tril_indices(block.q) if block.correlated else \
-                (np.arange(block.q), np.arange(block.q))
-            layout.tri.append((rows, cols))
-            layout.theta.append(slice(pos, pos + len(rows)))
-            pos += len(rows)
+        pos = layout._blocks(design.blocks, 0 if reml else layout.p)
         for name in design.family.aux:
             coords = design.family.aux_coords(name, design.categories)
+            if design.dpar_design(name) is not None:
+                continue
             if coords is None:
                 layout.aux[name] = pos
                 pos += 1
             else:               # a vector (ordinal thresholds): a slice
                 layout.aux[name] = slice(pos, pos + len(coords))
                 pos += len(coords)
+        for sub in design.dpars:     # [coefficients, each block's theta] per formula
+            layout.dpar_fixed[sub.dpar] = slice(pos, pos + len(sub.fixed_names))
+            pos = layout._blocks(sub.blocks, pos + len(sub.fixed_names))
         layout.n_phi = pos
         upos = 0
-        for block in design.blocks:
+        for block in design.all_blocks:
             layout.u.append(slice(upos, upos + block.n_levels * block.q))
             upos += block.n_levels * block.q
         layout.n_u = upos
         layout.n_w = upos + (layout.p if reml else 0)
         return layout
+
+    def _blocks(self, blocks, pos: int) -> int:
+        """Add each block's theta (its relative factor's elements) from ``pos`` on."""
+        for block in blocks:
+            rows, cols = np.tril_indices(block.q) if block.correlated else \
+                (np.arange(block.q), np.arange(block.q))
+            self.tri.append((rows, cols))
+            self.theta.append(slice(pos, pos + len(rows)))
+            pos += len(rows)
+        return pos
 
     def theta_is_diagonal(self) -> np.ndarray:
         """Mask over phi: True where a parameter is a diagonal element of some Lambda."""
@@ -117,25 +128,51 @@ class ParamLayout:
 
 def _structure(design: Design, reml: bool) -> tuple:
     """What the compiled program depends on; everything else is data."""
-    return (design.family, reml, len(design.fixed_names), design.offset is not None,
-            None if design.categories is None else len(design.categories),
+    return (design.family, reml, None if design.categories is None else len(design.categories),
             design.trials is not None, design.weights is not None,
-            tuple((b.q, b.correlated) for b in design.blocks))
+            tuple((d.dpar, len(d.fixed_names), d.offset is not None,
+                   tuple((b.q, b.correlated) for b in d.blocks)) for d in design.predictors))
 
 
 def _data(design: Design) -> list[np.ndarray]:
     """The arrays the program takes after ``phi`` and ``w``, in :class:`_Graph`'s order."""
-    out = [design.X.astype(float), design.y.astype(float)]
-    out += [design.offset.astype(float)] if design.offset is not None else []
+    out = [design.y.astype(float)]
     out += [design.trials.astype(float)] if design.trials is not None else []
     out += [design.weights.astype(float)] if design.weights is not None else []
     start = 0
-    for block in design.blocks:
-        positions = start + block.index[:, None] * block.q + np.arange(block.q)[None, :]
-        out += [block.Z.astype(float), block.index.astype(np.int64),
-                positions.astype(np.int64), np.int64(block.n_levels)]
-        start += block.n_levels * block.q
+    for sub in design.predictors:
+        out += [sub.X.astype(float)]
+        out += [sub.offset.astype(float)] if sub.offset is not None else []
+        for block in sub.blocks:
+            positions = start + block.index[:, None] * block.q + np.arange(block.q)[None, :]
+            out += [block.Z.astype(float), block.index.astype(np.int64),
+                    positions.astype(np.int64), np.int64(block.n_levels)]
+            start += block.n_levels * block.q
     return out
+
+
+@dataclass
+class _Predictor:
+    """One linear predictor's symbolic data: X, offset, and per block (Z, index, positions,
+    levels)."""
+
+    design: Design
+    X: object
+    offset: object | None
+    blocks: list
+
+    @classmethod
+    def of(cls, design: Design, k: int) -> _Predictor:
+        offset = pt.dvector(f"offset{k}") if design.offset is not None else None
+        blocks = [(pt.dmatrix(f"Z{k}_{j}"), pt.lvector(f"index{k}_{j}"),
+                   pt.lmatrix(f"pos{k}_{j}"), pt.lscalar(f"levels{k}_{j}"))
+                  for j in range(len(design.blocks))]
+        return cls(design, pt.dmatrix(f"X{k}"), offset, blocks)
+
+    @property
+    def inputs(self) -> list:
+        return [self.X] + ([self.offset] if self.offset is not None else []) \
+            + [v for block in self.blocks for v in block]
 
 
 class _Graph:
@@ -143,57 +180,64 @@ class _Graph:
 
     def __init__(self, design: Design, reml: bool) -> None:
         self.design, self.reml = design, reml
-        self.X, self.y = pt.dmatrix("X"), pt.dvector("y")
-        self.offset = pt.dvector("offset") if design.offset is not None else None
+        self.y = pt.dvector("y")
         self.trials = pt.dvector("trials") if design.trials is not None else None
         self.weights = pt.dvector("weights") if design.weights is not None else None
-        self.blocks = [(pt.dmatrix(f"Z{k}"), pt.lvector(f"index{k}"), pt.lmatrix(f"pos{k}"),
-                        pt.lscalar(f"levels{k}")) for k in range(len(design.blocks))]
-        self.inputs = [self.X, self.y] + [v for v in (self.offset, self.trials, self.weights)
-                                          if v is not None]
-        self.inputs += [v for block in self.blocks for v in block]
+        self.predictors = [_Predictor.of(d, k) for k, d in enumerate(design.predictors)]
+        self.X = self.predictors[0].X
+        self.inputs = [self.y] + [v for v in (self.trials, self.weights) if v is not None]
+        self.inputs += [v for pred in self.predictors for v in pred.inputs]
 
     def build(self, phi, w, lay: ParamLayout):
         """(loglik, G, H, F) as functions of phi, w and the data."""
         d = self.design
         aux = {name: d.family.aux_from_internal(name, phi[i]) for name, i in lay.aux.items()}
-        # lme4: group effects relative to the residual scale, where the family has one
+        # lme4: group effects relative to the residual scale, where the family has a
+        # constant one
         scale = aux.get(d.family.scale_parameter, 1.0)
         p = lay.p
         n_w = w.shape[0]
         n_u = n_w - p if lay.reml else n_w
         beta = w[n_u:] if lay.reml else phi[:p]
-        eta = self.X @ beta if p else pt.zeros_like(self.y)
-        if self.offset is not None:
-            eta = eta + self.offset
-        loadings, start = [], 0
-        for block, (Z, index, pos, levels), th, (rows, cols) in zip(
-                d.blocks, self.blocks, lay.theta, lay.tri):
-            lam = pt.set_subtensor(pt.zeros((block.q, block.q))[rows, cols], phi[th])
-            u = w[start:start + levels * block.q].reshape((levels, block.q))
-            eta = eta + pt.sum(Z * (scale * u @ lam.T)[index], axis=1)
-            loadings.append((scale * Z @ lam, pos, block.q))
-            start = start + levels * block.q
-        rows = d.family.log_density(self.y, eta, aux, self.trials)
+        etas, loadings, start, k = [], [], 0, 0
+        for i, pred in enumerate(self.predictors):
+            coef = beta if i == 0 else phi[lay.dpar_fixed[pred.design.dpar]]
+            eta = pred.X @ coef if pred.design.fixed_names else pt.zeros_like(self.y)
+            if pred.offset is not None:
+                eta = eta + pred.offset
+            s = scale if i == 0 else 1.0
+            for block, (Z, index, pos, levels) in zip(pred.design.blocks, pred.blocks):
+                rows, cols = lay.tri[k]
+                lam = pt.set_subtensor(pt.zeros((block.q, block.q))[rows, cols],
+                                       phi[lay.theta[k]])
+                u = w[start:start + levels * block.q].reshape((levels, block.q))
+                eta = eta + pt.sum(Z * (s * u @ lam.T)[index], axis=1)
+                loadings.append((s * Z @ lam, pos, block.q, i))
+                start, k = start + levels * block.q, k + 1
+            if i > 0:
+                aux[pred.design.dpar] = d.family.aux_link(pred.design.dpar).inverse(eta)
+            etas.append(eta)
+        rows = d.family.log_density(self.y, etas[0], aux, self.trials)
         loglik = pt.sum(rows if self.weights is None else self.weights * rows)
         G = loglik - 0.5 * pt.sum(w[:n_u] ** 2)
         if lay.n_w == 0:
             return loglik, G, pt.zeros((0, 0)), G
-        weights = -pt.grad(pt.sum(pt.grad(loglik, eta)), eta)  # diagonal of -d2 loglik / d eta2
-        prior = pt.concatenate([pt.ones(n_u), pt.zeros(n_w - n_u)])
-        H = self._hessian(weights, loadings, n_w, n_u) + pt.diag(prior)
+        H = self._hessian(_curvatures(loglik, etas, loadings), loadings, n_w, n_u)
+        H = H + pt.diag(pt.concatenate([pt.ones(n_u), pt.zeros(n_w - n_u)]))
         logdet = 2.0 * pt.sum(pt.log(pt.diag(pt.linalg.cholesky(H))))
         F = G - 0.5 * logdet
         if lay.reml:
             F = F + 0.5 * p * np.log(2 * np.pi)
         return loglik, G, H, F
 
-    def _hessian(self, weights, loadings, n_w, n_u):
+    def _hessian(self, curvature, loadings, n_w, n_u):
         """``M' W M`` for the sparse ``M = d eta / d w``, one scatter-add per pair of
-        columns: each row adds ``w a_k a_l`` at its levels' positions."""
+        columns: each row adds ``w_ab a_k a_l`` at its levels' positions (``w_ab``: minus the
+        second derivative of its log-likelihood in linear predictors a and b)."""
         H = pt.zeros((n_w, n_w))
-        for i, (A, pos, q) in enumerate(loadings):
-            for j, (A2, pos2, q2) in enumerate(loadings[i:], start=i):
+        for i, (A, pos, q, a) in enumerate(loadings):
+            for j, (A2, pos2, q2, b) in enumerate(loadings[i:], start=i):
+                weights = curvature[(a, b)]
                 for k in range(q):
                     for m in range(q2):
                         values = weights * A[:, k] * A2[:, m]
@@ -201,14 +245,28 @@ class _Graph:
                         if j != i:
                             H = pt.inc_subtensor(H[pos2[:, m], pos[:, k]], values)
         if self.reml:   # the fixed effects are inner variables too
-            X = self.X
+            X, weights = self.X, curvature[(0, 0)]
             H = pt.inc_subtensor(H[n_u:, n_u:], X.T @ (weights[:, None] * X))
-            for A, pos, q in loadings:
+            for A, pos, q, _ in loadings:
                 for k in range(q):
                     cross = (weights * A[:, k])[:, None] * X             # N x p
                     H = pt.inc_subtensor(H[pos[:, k], n_u:], cross)
                     H = pt.inc_subtensor(H[n_u:, pos[:, k]], cross.T)
         return H
+
+
+def _curvatures(loglik, etas, loadings) -> dict:
+    """Per pair (a, b) of linear predictors with group effects, each row's
+    ``-d2 loglik / d eta_a d eta_b`` (rows are independent, so the Hessian in the linear
+    predictors is diagonal in the rows)."""
+    used = sorted({0} | {a for *_, a in loadings})      # 0, the mean's: REML needs it
+    out = {}
+    for a in used:
+        grad_a = pt.sum(pt.grad(loglik, etas[a]))
+        for b in used[used.index(a):]:
+            out[(a, b)] = -pt.grad(grad_a, etas[b])
+            out[(b, a)] = out[(a, b)]
+    return out
 
 
 @node_rewriter([Elemwise])
@@ -268,6 +326,9 @@ class LaplaceObjective:
 
             names = ", ".join(n for n, f in FAMILIES.items() if f.supports_reml)
             raise ValueError(f"REML is defined for {names} models only; use reml=False")
+        if reml and design.dpars:
+            raise ValueError("REML is defined here for a constant sigma; with a formula for "
+                             f"{', '.join(d.dpar for d in design.dpars)} use reml=False")
         self.design = design
         self.layout = ParamLayout.from_design(design, reml)
         inner, outer, cross = _programs(design, reml, self.layout)

@@ -36,9 +36,12 @@ class Scaling:
     """How the internal design relates to the user's."""
 
     T: np.ndarray                   # (p, p): beta = coef_scale * T @ gamma
-    z_scale: tuple[np.ndarray, ...]  # per block, (q,) RMS of the Z columns
+    z_scale: tuple[np.ndarray, ...]  # per block of every formula, (q,) RMS of the Z columns
     y_scale: float                  # gaussian response divided by it (1 otherwise)
     coef_scale: float               # y_scale on the gaussian identity link, else 1
+    #: each auxiliary formula's map, beta_sigma = T @ gamma (a scale's log shift is in the
+    #: internal offset, so nothing is added back)
+    dpar_T: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
     def beta(self, gamma: np.ndarray) -> np.ndarray:
         return self.coef_scale * self.T @ gamma
@@ -86,7 +89,20 @@ def internal(design: Design) -> tuple[Design, Scaling]:
             offset = None if offset is None else offset / y_scale
         else:
             offset = (0.0 if offset is None else offset) - np.log(y_scale) + np.zeros(design.n)
-    z_scale = tuple(_rms(b.Z) for b in design.blocks)
-    blocks = tuple(dataclasses.replace(b, Z=b.Z / d) for b, d in zip(design.blocks, z_scale))
-    inner = dataclasses.replace(design, X=X, y=y, offset=offset, blocks=blocks)
-    return inner, Scaling(T, z_scale, y_scale, coef_scale)
+    subs, dpar_T = [], {}
+    for sub in design.dpars:
+        X_d, dpar_T[sub.dpar] = _orthonormal(sub.X)
+        off = sub.offset
+        if sub.dpar == design.family.scale_parameter and y_scale != 1.0:   # log(sigma / s)
+            off = (0.0 if off is None else off) - np.log(y_scale) + np.zeros(design.n)
+        subs.append(dataclasses.replace(sub, X=X_d, y=y, offset=off,
+                                        blocks=_unit_blocks(sub.blocks)))
+    inner = dataclasses.replace(design, X=X, y=y, offset=offset,
+                                blocks=_unit_blocks(design.blocks), dpars=tuple(subs))
+    z_scale = tuple(_rms(b.Z) for b in design.all_blocks)
+    return inner, Scaling(T, z_scale, y_scale, coef_scale, dpar_T)
+
+
+def _unit_blocks(blocks) -> tuple:
+    """Each group-effect column scaled to unit RMS."""
+    return tuple(dataclasses.replace(b, Z=b.Z / _rms(b.Z)) for b in blocks)

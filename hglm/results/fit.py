@@ -114,7 +114,7 @@ class Fit:
     # -- predictions and checks ---------------------------------------------------------
     def predict(self, newdata: pd.DataFrame | None = None, kind: str = "mean",
                 include_random: bool = True, allow_new_levels: bool = True,
-                summary: bool = True, seed: int | None = None):
+                summary: bool = True, seed: int | None = None, dpar: str | None = None):
         """Predictions for ``newdata`` (default: the fitted rows).
 
         ``kind``: ``"link"`` (linear predictor), ``"mean"`` (expected response; for binomial
@@ -124,12 +124,14 @@ class Fit:
         A level the model has not seen gets effects drawn from the fitted population
         distribution, draw by draw, unless ``allow_new_levels=False``.  Returns a summary
         frame (mean, sd, lower, upper per row) or, with ``summary=False``, the (draws, rows)
-        array.
+        array.  ``dpar="sigma"`` (any auxiliary parameter): that parameter on each row
+        (``kind="mean"``) or its linear predictor (``kind="link"``), as brms's ``dpar``.
         """
         from hglm.results.predict import predict_draws
 
         draws = predict_draws(self.design, self.posterior, newdata, kind, include_random,
-                              allow_new_levels, self.settings.seed if seed is None else seed)
+                              allow_new_levels, self.settings.seed if seed is None else seed,
+                              dpar)
         if not summary:
             return draws
         lower, upper = np.quantile(draws, [0.025, 0.975], axis=0)

@@ -21,13 +21,18 @@ def _num(x: float, digits: int = 3) -> str:
 def _random_effects(varcorr: pd.DataFrame, blocks) -> list[str]:
     rows = []
     for block in blocks:
-        sds = varcorr[(varcorr.group == block.label) & (varcorr.kind == "sd")]
-        cors = varcorr[(varcorr.group == block.label) & (varcorr.kind == "cor")]
+        mine = varcorr.group == block.factor_label
+        if "dpar" in varcorr:
+            mine &= varcorr.dpar == (block.dpar or "mu")
+        sds = varcorr[mine & (varcorr.kind == "sd")]
+        cors = varcorr[mine & (varcorr.kind == "cor")]
         cor_of = dict(zip(cors.name, cors["mean"]))
+        prefix = f"{block.dpar}_" if block.dpar else ""      # brms's sigma_Intercept
         for i, (_, row) in enumerate(sds.iterrows()):
             corr = [f"{cor_of[f'{block.terms[j]}:{block.terms[i]}']:+.2f}"
                     for j in range(i) if f"{block.terms[j]}:{block.terms[i]}" in cor_of]
-            rows.append([block.label if i == 0 else "", _lme4_name(row["name"]),
+            rows.append([block.factor_label if i == 0 else "",
+                         prefix + _lme4_name(row["name"]),
                          _num(row["mean"]), _num(row["lower"]), _num(row["upper"]),
                          " ".join(corr)])
     for _, row in varcorr[varcorr.group.isin(["Residual"])].iterrows():
@@ -64,27 +69,38 @@ def format_summary(fit) -> str:
         f"Bayesian generalized linear mixed model fit by NUTS ({settings.sampler}) [hglm]",
         f" Family: {family.title}",
         f"Formula: {design.formula.formula}",
+        *[f"         {d.formula.formula}  ({d.family.aux_link(d.dpar).name} link)"
+          for d in design.dpars],
         f"   Data: {design.n} observations"
         + (f" ({design.n_dropped} rows with missing values dropped)" if design.n_dropped else ""),
         f"  Draws: {settings.chains} chains x {settings.draws} draws after {settings.tune} "
         f"warm-up = {settings.chains * settings.draws} draws; seed {settings.seed}",
     ]
     dispersion = fit.varcorr()
-    if design.blocks:
+    blocks = design.all_blocks
+    if blocks:
         lines += ["", "Random effects (posterior mean of each Std.Dev. and Corr):"]
-        lines += [" " + row for row in _random_effects(dispersion, design.blocks)]
-        groups = ", ".join(f"{b.label}, {b.n_levels}" for b in design.blocks)
+        lines += [" " + row for row in _random_effects(dispersion, blocks)]
+        levels = {b.factor_label: b.n_levels for b in blocks}
+        groups = ", ".join(f"{g}, {n}" for g, n in levels.items())
         lines.append(f"Number of obs: {design.n}, groups:  {groups}")
-    elif family.scale_parameter:
+    elif family.scale_parameter and (dispersion.group == "Residual").any():
         row = dispersion[dispersion.group == "Residual"].iloc[0]
         lines += ["", f"Residual Std.Dev.: {_num(row['mean'])} "
                       f"[{_num(row['lower'])}, {_num(row['upper'])}]"]
-    groups = [b.label for b in design.blocks] + ["Residual"]
+    groups = [b.factor_label for b in blocks] + ["Residual"]
     aux = dispersion[~dispersion.group.isin(groups)]      # Dispersion, Zero-inflation, ...
     for _, row in aux.iterrows():
         lines.append(f"{row['group']} ({row['name']}): {_num(row['mean'])} "
                      f"[{_num(row['lower'])}, {_num(row['upper'])}]")
-    lines += ["", "Fixed effects:"] + _fixed_effects(fit.fixef())
+    fixef = fit.fixef()
+    if "dpar" not in fixef:
+        lines += ["", "Fixed effects:"] + _fixed_effects(fixef)
+    else:       # one table per linear predictor
+        lines += ["", "Fixed effects:"] + _fixed_effects(fixef[fixef.dpar == "mu"])
+        for sub in design.dpars:
+            lines += ["", f"Fixed effects of {sub.dpar} ({family.aux_link(sub.dpar).name} "
+                          f"scale):"] + _fixed_effects(fixef[fixef.dpar == sub.dpar])
     lines += ["", f"Sampler: {diag.divergences} divergent transitions; max R-hat "
                   f"{diag.max_rhat:.3f}; min ESS bulk {diag.min_ess_bulk:.0f}, tail "
                   f"{diag.min_ess_tail:.0f}; {fit.elapsed:.1f} s"]

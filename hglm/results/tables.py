@@ -39,8 +39,8 @@ def describe(da: xr.DataArray, prob: float = 0.95, diagnostics: bool = True) -> 
 
 def population_vars(design: Design, posterior: xr.Dataset) -> list[str]:
     """Names of the population-level variables (what convergence is judged on)."""
-    found = ["beta"] if "beta" in posterior else []
-    for block in design.blocks:
+    found = [names.beta(d.dpar) for d in design.predictors]
+    for block in design.all_blocks:
         found.append(names.sd(block.label))
         if block.has_correlation:
             found.append(names.cor(block.label))
@@ -66,72 +66,94 @@ def vector_aux(design: Design) -> list[str]:
             if design.family.aux_coords(a, design.categories) is not None]
 
 
+MEAN = "mu"     # the dpar column's name for the mean's linear predictor (brms's)
+
+
+def _with_dpar(table: pd.DataFrame, design: Design, dpar: str | None) -> pd.DataFrame:
+    """Add the ``dpar`` column (which linear predictor) to a model with auxiliary formulas."""
+    if design.dpars:
+        table.insert(0, "dpar", MEAN if dpar is None else dpar)
+    return table
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str], design: Design) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame(columns=(["dpar"] if design.dpars else []) + columns)
+    return pd.concat(frames, ignore_index=True)
+
+
 def fixef_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
     """Fixed effects; an ordinal model's thresholds first (``"1|2"``, ... as ordinal's
-    ``coef``, brms's ``Intercept[k]``)."""
-    parts = [describe(posterior[a]).rename(columns={names.aux_dim(a): "term"})
-             for a in vector_aux(design)]
-    if "beta" in posterior:
-        parts.append(describe(posterior["beta"]).rename(columns={"coef": "term"}))
-    if not parts:
-        return pd.DataFrame(columns=["term", "mean", "sd", "lower", "upper", "r_hat",
-                                     "ess_bulk", "ess_tail"])
-    return pd.concat(parts, ignore_index=True)
+    ``coef``, brms's ``Intercept[k]``); with auxiliary formulas, a ``dpar`` column says whose
+    (``mu``, ``sigma``, ...), as brms's ``sigma_Intercept``."""
+    parts = [_with_dpar(describe(posterior[a]).rename(columns={names.aux_dim(a): "term"}),
+                        design, None) for a in vector_aux(design)]
+    for sub in design.predictors:
+        beta = names.beta(sub.dpar)
+        if beta in posterior:
+            table = describe(posterior[beta]).rename(columns={names.coef_dim(sub.dpar): "term"})
+            parts.append(_with_dpar(table, design, sub.dpar))
+    return _concat(parts, ["term", "mean", "sd", "lower", "upper", "r_hat", "ess_bulk",
+                           "ess_tail"], design)
 
 
 def varcorr_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
     rows = []
     cols = ["mean", "sd", "lower", "upper", "ess_bulk", "r_hat"]
-    for block in design.blocks:
+    dpar = (lambda b: {"dpar": b.dpar or MEAN}) if design.dpars else (lambda b: {})
+    for block in design.all_blocks:
         sd = describe(posterior[names.sd(block.label)])
         for _, row in sd.iterrows():
-            rows.append({"group": block.label, "name": row[names.term_dim(block.label)],
-                         "kind": "sd",
+            rows.append({**dpar(block), "group": block.factor_label,
+                         "name": row[names.term_dim(block.label)], "kind": "sd",
                          **{c: row[c] for c in cols}})
         if block.has_correlation:
             cor = describe(posterior[names.cor(block.label)])
             for _, row in cor.iterrows():
-                rows.append({"group": block.label, "name": row[names.cor_dim(block.label)],
-                             "kind": "cor", **{c: row[c] for c in cols}})
+                rows.append({**dpar(block), "group": block.factor_label,
+                             "name": row[names.cor_dim(block.label)], "kind": "cor",
+                             **{c: row[c] for c in cols}})
     for aux in design.family.aux:
-        if aux in vector_aux(design):       # listed with the fixed effects
+        if aux in vector_aux(design) or aux not in posterior:   # thresholds; formulas
             continue
         row = describe(posterior[aux]).iloc[0]
         group, kind = design.family.aux_label(aux)
-        rows.append({"group": group, "name": aux, "kind": kind,
-                     **{c: row[c] for c in cols}})
-    return pd.DataFrame(rows, columns=["group", "name", "kind"] + cols)
+        rows.append({**({"dpar": aux} if design.dpars else {}), "group": group, "name": aux,
+                     "kind": kind, **{c: row[c] for c in cols}})
+    return pd.DataFrame(rows, columns=(["dpar"] if design.dpars else [])
+                        + ["group", "name", "kind"] + cols)
+
+
+_LEVEL_COLUMNS = ["group", "level", "term", "mean", "sd", "lower", "upper"]
 
 
 def ranef_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
     frames = []
-    for block in design.blocks:
+    for block in design.all_blocks:
         table = describe(posterior[names.r(block.label)], diagnostics=False)
         table = table.rename(columns={block.label: "level", names.term_dim(block.label): "term"})
-        table.insert(0, "group", block.label)
-        frames.append(table)
-    if not frames:
-        return pd.DataFrame(columns=["group", "level", "term", "mean", "sd", "lower", "upper"])
-    return pd.concat(frames, ignore_index=True)
+        table.insert(0, "group", block.factor_label)
+        frames.append(_with_dpar(table, design, block.dpar))
+    return _concat(frames, _LEVEL_COLUMNS, design)
 
 
 def coef_table(design: Design, posterior: xr.Dataset) -> pd.DataFrame:
-    """Per-level coefficients: the fixed effect plus the level's group effect, draw by draw."""
+    """Per-level coefficients: the fixed effect plus the level's group effect, draw by draw
+    (of the same linear predictor)."""
     frames = []
-    for block in design.blocks:
+    for block in design.all_blocks:
         r = posterior[names.r(block.label)]
         term_dim = names.term_dim(block.label)
+        beta, coef_dim = names.beta(block.dpar), names.coef_dim(block.dpar)
         parts = []
         for term in block.terms:
             total = r.sel({term_dim: term})
-            if "beta" in posterior and term in posterior["beta"].coords["coef"].values:
-                total = total + posterior["beta"].sel(coef=term)
+            if beta in posterior and term in posterior[beta].coords[coef_dim].values:
+                total = total + posterior[beta].sel({coef_dim: term})
             parts.append(total.expand_dims({term_dim: [term]}))
-        draws = xr.concat([p.drop_vars("coef", errors="ignore") for p in parts], dim=term_dim)
+        draws = xr.concat([p.drop_vars(coef_dim, errors="ignore") for p in parts], dim=term_dim)
         table = describe(draws.transpose(*_SAMPLE, block.label, term_dim), diagnostics=False)
         table = table.rename(columns={block.label: "level", term_dim: "term"})
-        table.insert(0, "group", block.label)
-        frames.append(table[["group", "level", "term", "mean", "sd", "lower", "upper"]])
-    if not frames:
-        return pd.DataFrame(columns=["group", "level", "term", "mean", "sd", "lower", "upper"])
-    return pd.concat(frames, ignore_index=True)
+        table.insert(0, "group", block.factor_label)
+        frames.append(_with_dpar(table[_LEVEL_COLUMNS], design, block.dpar))
+    return _concat(frames, _LEVEL_COLUMNS, design)

@@ -113,6 +113,10 @@ def check_unweighted(design: Design) -> None:
     if design.weights is not None:
         raise ValueError("sampler='gibbs' does not take observation weights; use NUTS "
                          "(sampler='auto')")
+    if design.dpars:
+        raise ValueError(f"sampler='gibbs' needs a constant sigma; this model gives "
+                         f"{', '.join(d.dpar for d in design.dpars)} a formula: use NUTS "
+                         f"(sampler='auto')")
 
 
 def check_one_factor(design: Design) -> None:

@@ -39,13 +39,18 @@ class ModelSpec:
     strategy: str = "auto"
     centered: bool | tuple[tuple[str, bool], ...] | None = None
     weights: str | None = None     # the data column of likelihood weights
+    #: auxiliary parameters with a formula of their own: (name, "~ x + (1 | g)"), in the
+    #: family's order (brms's ``bf(y ~ ..., sigma ~ ...)``)
+    dpars: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, formula: str, family: str | Family = "gaussian",
            priors: Mapping[str, Prior | str] | None = None, link: str | None = None,
            strategy: str = "auto", centered: bool | Mapping[str, bool] | None = None,
-           weights: str | None = None) -> ModelSpec:
-        """The spec of ``hglm.Model``'s arguments; bad priors, families and links fail here."""
+           weights: str | None = None,
+           dpars: Mapping[str, str] | None = None) -> ModelSpec:
+        """The spec of ``hglm.Model``'s arguments; bad priors, families, links and auxiliary
+        formulas fail here."""
         if not isinstance(formula, str):
             raise ValueError(f"formula must be a string such as 'y ~ x + (1 | g)', "
                              f"got {type(formula).__name__}")
@@ -61,7 +66,8 @@ class ModelSpec:
         if weights is not None and not isinstance(weights, str):
             raise ValueError(f"weights must name a data column (weights='w'), got "
                              f"{type(weights).__name__}")
-        return cls(formula, fam.name, fam.link, forms, strategy, _centering(centered), weights)
+        return cls(formula, fam.name, fam.link, forms, strategy, _centering(centered), weights,
+                   _dpars(fam, dpars))
 
     @property
     def family_object(self) -> Family:
@@ -71,6 +77,11 @@ class ModelSpec:
     def prior_dict(self) -> dict[str, str]:
         """The user's priors, key -> string form (defaults are derived from the data)."""
         return dict(self.priors)
+
+    @property
+    def dpar_dict(self) -> dict[str, str]:
+        """Auxiliary parameter -> its formula (those without one are constants)."""
+        return dict(self.dpars)
 
     @property
     def centering(self) -> bool | dict[str, bool] | None:
@@ -83,14 +94,21 @@ class ModelSpec:
         A formula may use lme4's ``.`` for "as before": ``". ~ . + (1 | site)"``.  Changing
         the family without a link takes the new family's default link.
         """
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        fields = {f.name for f in dataclasses.fields(self)}
+        family = as_family(changes.get("family", self.family))
+        formulas = {k: changes.pop(k) for k in list(changes) if k in family.aux}
+        unknown = set(changes) - fields
         if unknown:
             raise ValueError(f"update() got {', '.join(sorted(unknown))}; it changes "
-                             f"{', '.join(f.name for f in dataclasses.fields(self))}")
+                             f"{', '.join(sorted(fields))} and the family's auxiliary "
+                             f"parameters' formulas ({', '.join(family.aux) or 'none'})")
+        if formulas:     # sigma="~ x" sets sigma's formula, sigma=None makes it constant
+            merged = {**changes.get("dpars", self.dpar_dict), **formulas}
+            changes["dpars"] = {k: v for k, v in merged.items() if v is not None}
         args = {"formula": self.formula, "family": self.family, "priors": self.prior_dict,
                 "link": None if "family" in changes else self.link,
                 "strategy": self.strategy, "centered": self.centering,
-                "weights": self.weights}
+                "weights": self.weights, "dpars": self.dpar_dict}
         if "formula" in changes:
             changes["formula"] = update_formula(self.formula, changes["formula"])
         args.update(changes)
@@ -100,14 +118,35 @@ class ModelSpec:
         """A JSON-ready dict; :meth:`from_dict` reads it back."""
         return {"formula": self.formula, "family": self.family, "link": self.link,
                 "priors": self.prior_dict, "strategy": self.strategy,
-                "centered": self.centering, "weights": self.weights}
+                "centered": self.centering, "weights": self.weights,
+                "dpars": self.dpar_dict}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> ModelSpec:
         return cls.of(values["formula"], values.get("family", "gaussian"),
                       values.get("priors"), values.get("link"),
                       values.get("strategy", "auto"), values.get("centered"),
-                      values.get("weights"))
+                      values.get("weights"), values.get("dpars"))
+
+
+def _dpars(family: Family, dpars: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:
+    """Check that each formula is for an auxiliary parameter of ``family`` that can have one
+    (a scalar: not the ordinal thresholds), and put them in the family's order."""
+    if dpars is not None and not isinstance(dpars, Mapping):
+        raise ValueError("auxiliary formulas must be given as name -> formula, e.g. "
+                         "sigma='~ x'")
+    dpars = dict(dpars or {})
+    scalar = [a for a in family.aux if family.aux_coords(a, ("a", "b", "c")) is None]
+    for name, text in dpars.items():
+        if name not in scalar:
+            have = (f"its auxiliary parameters are {', '.join(scalar)}" if scalar
+                    else "it has no auxiliary parameter that takes one")
+            raise ValueError(f"family {family.name!r} has no parameter {name!r} for a formula; "
+                             f"{have}")
+        if not isinstance(text, str) or "~" not in text:
+            raise ValueError(f"the formula of {name!r} must be a string like '~ x + (1 | g)', "
+                             f"got {text!r}")
+    return tuple((a, " ".join(dpars[a].split())) for a in scalar if a in dpars)
 
 
 def _centering(centered: bool | Mapping[str, bool] | None):

@@ -19,6 +19,7 @@ collapsing removes at least a quarter of the rows, padded for non-gaussian data 
 rows or more whose levels are balanced enough, indexed otherwise.
 """
 
+import dataclasses
 from collections.abc import Mapping
 
 from hglm.design.matrices import Design
@@ -51,6 +52,10 @@ def get_strategy(strategy: "str | Strategy", design: Design,
         raise ValueError(f"unknown strategy {strategy!r}; choose 'auto' or one of "
                          f"{', '.join(STRATEGIES)}")
     problem = chosen.unsupported(design)
+    if design.dpars and problem is None and strategy == "auto":
+        passed = [(s.name, s.unsupported(design)) for s in (MarginalStrategy(centered),)
+                  if s.unsupported(dataclasses.replace(design, dpars=()) ) is None]
+        chosen.passed_over = {name: why for name, why in passed if why}
     if problem:
         raise ValueError(f"strategy {chosen.name!r} does not apply to this model: {problem}")
     return chosen

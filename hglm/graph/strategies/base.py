@@ -60,6 +60,8 @@ class Strategy(ABC):
     """Adds the group effects and the likelihood to the model under construction."""
 
     name: str = ""
+    #: strategies ``"auto"`` would have picked but could not, with why (auxiliary formulas)
+    passed_over: dict[str, str] = {}
 
     def unsupported(self, design: Design) -> str | None:
         """Why this strategy cannot fit the design (None when it can)."""

@@ -56,6 +56,8 @@ class CollapsedStrategy(Strategy):
             return "only binomial and bernoulli rows can be summed into counts"
         if design.weights is not None and np.any(design.weights != np.round(design.weights)):
             return "rows with fractional weights cannot be summed into counts"
+        if design.dpars:
+            return "rows whose auxiliary parameters have formulas are not summed"
         return None
 
     def worthwhile(self, design: Design) -> bool:

@@ -99,6 +99,9 @@ class MarginalStrategy(Strategy):
             return "it integrates random effects out of gaussian models with the identity link"
         if not design.blocks:
             return "the model has no random effects to integrate out"
+        if design.dpars:
+            return (f"{', '.join(d.dpar for d in design.dpars)} has a formula of its own, and "
+                    f"the integral is written for one sigma shared by all rows")
         return None
 
     def split(self, design: Design) -> tuple[list[GroupBlock], list[GroupBlock]]:

@@ -29,10 +29,12 @@ class PaddedStrategy(IndexedStrategy):
     def unsupported(self, design: Design) -> str | None:
         if not design.blocks:
             return "the model has no random effects to lay the rows out by"
+        if design.dpars:
+            return "auxiliary parameters with formulas of their own are laid out by row"
         return None
 
     def worthwhile(self, design: Design) -> bool:
-        if design.n < MIN_ROWS or not design.family.pads_rows or not design.blocks:
+        if design.n < MIN_ROWS or not design.family.pads_rows or self.unsupported(design):
             return False
         rows = PaddedRows.of(self.layout_block(design))
         return rows.mask.size <= (1 + MAX_PADDING) * design.n

@@ -77,6 +77,9 @@ class FamilyDef:
     boundary_of: ClassVar[dict[str, str]] = {}
     #: maximum likelihood's start of auxiliary parameters other than the scale (else 1)
     ml_aux_start: ClassVar[dict[str, float]] = {}
+    #: the link of an auxiliary parameter's own formula, where not the default: log for a
+    #: positive parameter, logit for a probability (brms's and glmmTMB's choices)
+    aux_links: ClassVar[dict[str, str]] = {}
     #: fixed, data-independent priors of the family's simulation-based calibration model
     #: (``hglm.validation.models.sbc_model``); None where no calibration model is defined
     calibration_priors: ClassVar[dict[str, str] | None] = None
@@ -236,6 +239,20 @@ class Family:
         """The labels of a vector auxiliary parameter's values (ordinal thresholds:
         ``"1|2"``, ``"2|3"``, ... as ordinal's ``clmm``), or None for a scalar."""
         return self.info.aux_coords(name, categories)
+
+    def aux_link(self, name: str) -> Link:
+        """The link of auxiliary parameter ``name``'s formula (``sigma = exp(X_sigma b)``)."""
+        default = "logit" if name in self.info.probabilities else "log"
+        return LINKS[self.info.aux_links.get(name, default)]
+
+    def aux_typical(self, name: str, y: np.ndarray) -> float:
+        """A typical value of auxiliary parameter ``name`` for response ``y``: where the
+        default prior of its formula's intercept is centered (the scale: the sd of the
+        response's location, as the constant's default prior; others: maximum likelihood's
+        start)."""
+        if name == self.scale_parameter:
+            return max(sample_sd(self.info.location(y)), 1e-8)
+        return float(self.info.ml_aux_start.get(name, 1.0))
 
     def aux_start(self, y: np.ndarray, categories: tuple | None = None) -> dict:
         """Starting values of auxiliary parameters other than the scale."""
