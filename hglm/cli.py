@@ -18,7 +18,7 @@ from pathlib import Path
 __all__ = ["main"]
 
 TEMPLATES = ("random-intercept", "random-slope", "crossed", "nested", "binomial-trials",
-             "poisson-offset", "negbinomial", "zero-inflated", "ordinal")
+             "poisson-offset", "negbinomial", "zero-inflated", "ordinal", "heteroscedastic")
 
 
 def templates_dir() -> Path:
@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     calib.add_argument("--simulate-link", help="simulate with this link instead (a broken "
                        "model, to see the check fail)")
     calib.add_argument("--out", help="folder for ranks.csv, table.csv, ecdf.png (must not exist)")
+    calib.add_argument("--dpar", action="append", default=[], metavar="NAME=FORMULA",
+                       help="a formula for an auxiliary parameter, e.g. 'sigma=~ x + (1 | g)' "
+                            "(repeat for several)")
     report = sub.add_parser("report", help="one self-contained HTML page from a results folder")
     report.add_argument("dir")
     report.add_argument("--output", help="the HTML file (default: DIR/report.html)")
@@ -104,8 +107,15 @@ def _sbc(args) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and out.exists():
         raise FileExistsError(f"{out} exists; choose a new folder so no results are overwritten")
-    model = sbc_model(args.family)
-    simulator = sbc_model(args.family, link=args.simulate_link) if args.simulate_link else None
+    dpars = {}
+    for item in args.dpar:
+        name, sep, formula = item.partition("=")
+        if not sep:
+            raise ValueError(f"--dpar {item!r}: write NAME=FORMULA, e.g. 'sigma=~ x'")
+        dpars[name.strip()] = formula.strip()
+    model = sbc_model(args.family, dpars=dpars)
+    simulator = sbc_model(args.family, link=args.simulate_link, dpars=dpars) \
+        if args.simulate_link else None
     start = time.perf_counter()
     result = sbc(model, n_sims=args.n_sims, draws=args.draws, tune=args.tune,
                  chains=args.chains, seed=args.seed, simulator=simulator)

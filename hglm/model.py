@@ -322,8 +322,9 @@ class Model:
         return self._ml[reml]
 
     def __repr__(self) -> str:
+        dpars = "".join(f", {k}={v!r}" for k, v in self.spec.dpars)
         return (f"hglm.Model({self.formula!r}, family={self.spec.family!r}, "
-                f"link={self.spec.link!r}, n={self.design.n})")
+                f"link={self.spec.link!r}{dpars}, n={self.design.n})")
 
 
 def load(path) -> Fit:

@@ -119,7 +119,7 @@ def compare(*fits, reference: int | str | None = None, bayes_factors: bool = Tru
         ref = order.index(int(reference))
 
     families = {f.design.family for f in fits}
-    rows = {name: {"formula": f.design.formula.formula + (
+    rows = {name: {"formula": f.design.formulas + (
                 f"  [{f.design.family.title}]" if len(families) > 1 else ""),
                    "npar": m.npar, "logLik": m.logLik}
             for name, f, m in zip(names, fits, ml)}

@@ -107,6 +107,11 @@ class Design:
         """The group blocks of every linear predictor."""
         return tuple(b for d in self.predictors for b in d.blocks)
 
+    @property
+    def formulas(self) -> str:
+        """The formula with the auxiliary parameters' (``y ~ x + (1 | g); sigma ~ x``)."""
+        return "; ".join(d.formula.formula for d in self.predictors)
+
     def dpar_design(self, name: str) -> Design | None:
         """The design of auxiliary parameter ``name``'s formula, or None if it is constant."""
         return next((d for d in self.dpars if d.dpar == name), None)

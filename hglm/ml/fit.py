@@ -73,7 +73,7 @@ class MLFit:
         approx = "" if self.design.family.exact_marginal else " (Laplace approximation)"
         lines = [f"Mixed model fit by {kind}{approx} [hglm]",
                  f" Family: {self.design.family.title}",
-                 f"Formula: {self.design.formula.formula}",
+                 f"Formula: {self.design.formulas}",
                  f"logLik {self.logLik:.4f}  npar {self.npar}  "
                  f"AIC {self.aic:.2f}  BIC {self.bic:.2f}",
                  "", "Variance components:", self.varcorr.to_string(index=False), "",

@@ -50,7 +50,9 @@ class SBCResult:
     def summary(self) -> str:
         fits = self.fits
         lines = [f"SBC: {fits.shape[0]} simulations, {self.settings.get('family', '')} "
-                 f"{self.settings.get('formula', '')}",
+                 f"{self.settings.get('formula', '')}"
+                 + "".join(f", {k} ~ {v.lstrip('~ ')}"
+                           for k, v in (self.settings.get("dpars") or {}).items()),
                  f"divergent fits: {(fits['divergences'] > 0).sum()}, fits with R-hat > "
                  f"1.01: {(fits['max_rhat'] > 1.01).sum()}, refitted at a smaller step: "
                  f"{int(fits['refitted'].sum()) if 'refitted' in fits else 0}, max R-hat "

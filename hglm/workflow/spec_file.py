@@ -8,6 +8,8 @@ dataset = "sleepstudy"            # a bundled dataset, or: path = "data.csv" (CS
 formula = "Reaction ~ Days + (Days | Subject)"
 family = "gaussian"               # link = "..." for a non-default link
                                   # weights = "w": a column of likelihood weights
+[model.sigma]                     # optional: a formula for an auxiliary parameter
+formula = "~ Days"                # (sigma, shape, phi, alpha, nu, zi, hu, ...)
 
 [priors]                          # prior keys and their string forms
 sd = "HalfStudentT(3, 50)"
@@ -89,8 +91,11 @@ class Spec:
 
     @property
     def model_spec(self) -> ModelSpec:
-        """The ``[model]`` and ``[priors]`` sections as a :class:`hglm.ModelSpec`."""
-        return ModelSpec.from_dict({**self.model, "priors": self.priors})
+        """The ``[model]`` (with its ``[model.<parameter>]`` formulas) and ``[priors]``
+        sections as a :class:`hglm.ModelSpec`."""
+        plain = {k: v for k, v in self.model.items() if not isinstance(v, dict)}
+        dpars = {k: v["formula"] for k, v in self.model.items() if isinstance(v, dict)}
+        return ModelSpec.from_dict({**plain, "priors": self.priors, "dpars": dpars})
 
     def build_model(self, formula: str | None = None, data: pd.DataFrame | None = None):
         """The spec's model (``formula`` replacing the spec's, lme4's ``.`` allowed)."""
@@ -143,6 +148,9 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
             if section == "priors":
                 _check_prior(where, line, key, value)
                 continue
+            if section == "model" and isinstance(value, dict):      # [model.sigma]
+                _check_dpar_table(where, text, key, value)
+                continue
             if key not in schema:
                 raise SpecError(f"{where}, line {line}: unknown key {key!r} in [{section}]; "
                                 f"keys are {', '.join(schema)}")
@@ -163,6 +171,22 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
     return spec
 
 
+def _table_line(text: str, name: str) -> int | str:
+    """The line of the table header ``[name]``."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"^\[\s*{re.escape(name)}\s*\]", line.strip()):
+            return number
+    return "?"
+
+
+def _check_dpar_table(where: str, text: str, key: str, value: dict) -> None:
+    """``[model.sigma]``: one string key, ``formula``."""
+    line = _table_line(text, f"model.{key}")
+    if set(value) != {"formula"} or not isinstance(value["formula"], str):
+        raise SpecError(f"{where}, line {line}: [model.{key}] takes one key, formula = "
+                        f"\"~ x + (1 | g)\" (a formula for the family's parameter {key!r})")
+
+
 def _check_prior(where, line, key, value) -> None:
     from hglm.spec.priors import parse_prior
 
@@ -177,7 +201,7 @@ def _check_prior(where, line, key, value) -> None:
 
 def _check_semantics(spec: Spec, text: str, where: str) -> None:
     from hglm import datasets
-    from hglm.design.formula import parse_formula
+    from hglm.design.formula import parse_dpar_formula, parse_formula
     from hglm.spec.families import as_family
 
     if "dataset" in spec.data and spec.data["dataset"].lower() not in datasets.names():
@@ -194,6 +218,15 @@ def _check_semantics(spec: Spec, text: str, where: str) -> None:
         as_family(spec.model.get("family", "gaussian"), spec.model.get("link"))
     except ValueError as err:
         raise SpecError(f"{where}, line {_line(text, 'model', 'family')}: {err}") from None
+    for key, value in spec.model.items():
+        if not isinstance(value, dict):
+            continue
+        try:
+            _ = spec.model_spec        # the family has the parameter
+            parse_dpar_formula(key, value["formula"], "y")
+        except ValueError as err:
+            raise SpecError(f"{where}, line {_table_line(text, f'model.{key}')}: {err}") \
+                from None
     for name, variant in spec.sensitivity.get("variants", {}).items():
         if not isinstance(variant, dict):
             raise SpecError(f"{where}, line {_line(text, 'sensitivity', 'variants')}: variant "

@@ -41,3 +41,22 @@ def test_poisson_within_negbinomial():
 
 def test_not_nested():
     assert boundary_null(_d("y ~ x + (1 | g)"), _d("y ~ z + (1 | h)"), 1) is None
+
+
+def _dd(formula, family="gaussian", **dpars):
+    return hglm.make_design(formula, toy_frame(), family, dpars=dpars)
+
+
+def test_a_constant_auxiliary_parameter_is_its_formulas_intercept():
+    """sigma constant is sigma ~ 1: nested in sigma ~ x (one fixed effect, chi2(1)), and a
+    group term in sigma's formula is one variance on the boundary."""
+    const, by_x = _dd("y ~ x + (1 | g)"), _dd("y ~ x + (1 | g)", sigma="~ x")
+    null = boundary_null(const, by_x, 1)
+    assert null.dfs == (1,) and null.exact and null.what == "fixed effects"
+    null = boundary_null(by_x, _dd("y ~ x + (1 | g)", sigma="~ x + (1 | g)"), 1)
+    assert null.dfs == (0, 1) and null.what == "one variance"
+    # the same terms in sigma's formula and the mean's are different parameters
+    assert boundary_null(_dd("y ~ 1 + (1 | g)", sigma="~ x"), _dd("y ~ x + (1 | g)"), 1) is None
+    # negbinomial's alpha ~ x does not contain the poisson model (not at alpha's boundary)
+    assert boundary_null(_dd("count ~ x", "poisson"), _dd("count ~ x", "negbinomial",
+                                                          alpha="~ x"), 2) is None

@@ -2,7 +2,7 @@
 # auxiliary parameter), from glmmTMB's dispformula and ziformula.  Run from the repository
 # root:  Rscript tests/reference/glmmtmb_distributional.R  (Debian: apt-get install
 # r-base-core r-cran-glmmtmb).  Writes tests/reference/glmmtmb_distributional.csv (model,
-# quantity, name, value), for the distributional-models issue's tests (not yet used).
+# quantity, name, value), read by tests/ml/test_distributional.py.
 # glmmTMB's dispersion link is log, but for gaussian its "disp" coefficients are those of
 # log sigma^2 (halve them for log sigma; checked: disp = 2 log sigma(fit) with ~1); for
 # nbinom2 those of log alpha (its sigma() is alpha); ziformula's link is logit.
@@ -28,10 +28,16 @@ record <- function(model, fit) {
   for (g in names(vc)) {
     s <- attr(vc[[g]], "stddev")
     for (n in names(s)) add(model, "sd", paste(g, n, sep = "|"), s[[n]])
+    r <- attr(vc[[g]], "correlation")
+    if (length(s) == 2) add(model, "cor", paste(g, paste(names(s), collapse = ":"), sep = "|"),
+                            r[2, 1])
   }
 }
 record("gaussian_sigma_days", glmmTMB(Reaction ~ Days + (1 | Subject), sleep,
                                       dispformula = ~ Days, REML = FALSE, control = ctrl))
+record("gaussian_sigma_days_slope", glmmTMB(Reaction ~ Days + (Days | Subject), sleep,
+                                            dispformula = ~ Days, REML = FALSE,
+                                            control = ctrl))
 record("negbinomial_disp_year", glmmTMB(TICKS ~ YEAR + (1 | LOCATION), grouse,
                                         family = nbinom2, dispformula = ~ YEAR,
                                         control = ctrl))

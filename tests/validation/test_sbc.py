@@ -112,3 +112,15 @@ def test_parallel_workers_give_the_same_ranks():
     parallel = sbc(sbc_model("gaussian"), n_jobs=2, **kw)
     cols = ["sim", "parameter", "rank", "u"]
     assert local.ranks[cols].equals(parallel.ranks[cols])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("family, dpars", [("gaussian", {"sigma": "~ x + (1 | g)"}),
+                                           ("zero_inflated_poisson", {"zi": "~ x"})])
+def test_reduced_sbc_of_distributional_models(family, dpars):
+    """An auxiliary parameter's formula: its coefficients (and group sd) calibrated too."""
+    model = sbc_model(family, dpars=dpars)
+    result = sbc(model, seed=1, **REDUCED)
+    name = next(iter(dpars))
+    assert {f"beta_{name}[Intercept]", f"beta_{name}[x]"} <= set(result.table["parameter"])
+    assert result.passed, result.summary()
