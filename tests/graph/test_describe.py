@@ -72,6 +72,9 @@ CASES = {
         "y ~ x + (1 | g)", _reference("hurdle_sim"), family="hurdle_lognormal"),
     "cumulative": lambda: hglm.Model(
         "rating ~ temp + contact + (1 | judge)", load("wine"), family="cumulative"),
+    "gaussian_sigma_formula": lambda: hglm.Model(
+        "Reaction ~ Days + (Days | Subject)", load("sleepstudy"),
+        sigma="~ Days + (1 | Subject)"),
     "bernoulli_collapsed": lambda: hglm.Model(
         "sick ~ period + (1 | herd)", _bernoulli_cbpp(), family="bernoulli"),
 }
