@@ -227,6 +227,9 @@ class HurdleLogNormal(LogNormal):
     ``hurdle_lognormal``): e.g. costs, rainfall, time spent, where zero means none."""
 
     name = "hurdle_lognormal"
+    # non-centered: in its first full SBC (200 fits) 14 of 149 fits with centered effects had
+    # divergent transitions, 0 of 51 non-centered
+    centers = False
     aux = ("sigma", "hu")
     probabilities = ("hu",)
     aux_meaning = {**LogNormal.aux_meaning, "hu": "the probability of a zero (the hurdle)"}
