@@ -177,7 +177,9 @@ def test_zero_inflated_effects_stay_non_centered_and_zeros_do_not_weigh():
     data = pd.read_csv(REFERENCE / "zicounts_sim.csv")
     assert hglm.Model("y ~ x + (1 | g)", data, family="poisson").parameterization["g"] \
         == "hierarchically centered"
-    for family in ("zero_inflated_poisson", "zero_inflated_negbinomial"):
+    # so do the hurdle negative binomial and lognormal (centered fits: 22 of 83 and 14 of 149
+    # divergent in their first full SBC, non-centered 0); hurdle poisson's centered did not
+    for family in ("zero_inflated_poisson", "zero_inflated_negbinomial", "hurdle_negbinomial"):
         assert hglm.Model("y ~ x + (1 | g)", data, family=family).parameterization["g"] \
             == "non-centered"
     y = data.y.to_numpy()
