@@ -76,6 +76,47 @@ def test_marginal_with_a_crossed_factor_conditions_on_the_sampled_one():
     assert _marginal_potential(model, point, "y") == pytest.approx(expected, rel=1e-9)
 
 
+@pytest.mark.parametrize("formula, sigma, weighted", [
+    ("y ~ x + (1 + x | g)", "~ x", False),
+    ("y ~ x + (1 | g)", "~ x + (1 | g)", True),
+    ("y ~ x + (1 | g) + (1 | h)", "~ z", False),
+])
+def test_marginal_density_with_a_sigma_per_row_is_the_dense_multivariate_normal(
+        formula, sigma, weighted):
+    """A formula for sigma: the residual covariance is diag(sigma_i^2); with weights, row i's
+    log-likelihood counts w_i times (its normal density to the power w_i)."""
+    df = toy_frame(n_groups=6, per_group=6).assign(w=np.tile([1.0, 2.0, 0.3], 12))
+    m = hglm.Model(formula, df, strategy="marginal", sigma=sigma, centered=False,
+                   weights="w" if weighted else None)
+    model = m.pymc_model
+    point, values = _point_values(model, seed=5)
+    d = m.design
+    g = next(b for b in d.blocks if b.factor == "g")
+    sigma = np.exp(np.column_stack([np.ones(d.n), d.dpars[0].X[:, 1:]]) @ values["beta_sigma"])
+    if d.dpars[0].blocks:
+        sigma = sigma * np.exp(values["r_g__sigma"][d.dpars[0].blocks[0].index, 0])
+    mean = d.X @ values["beta"]
+    for block in d.blocks:
+        if block is not g:
+            mean = mean + values[f"r_{block.label}"][block.index, 0]
+    w = df.w.to_numpy() if weighted else np.ones(d.n)
+    # weights: N(y | m, V) with V's diagonal sigma_i^2 / w_i has the quadratic form of the
+    # w_i-th powers; their normalizing constants, -w_i/2 log(2 pi sigma_i^2), differ from it
+    # by -(w_i - 1)/2 log(2 pi sigma_i^2) - log(w_i)/2
+    sd, corr = values["sd_g"], np.eye(g.q)
+    if g.has_correlation:
+        corr[1, 0] = corr[0, 1] = values["cor_g"][0]
+    Zfull = np.zeros((d.n, g.n_levels * g.q))
+    for k in range(g.q):
+        Zfull[np.arange(d.n), g.index * g.q + k] = g.Z[:, k]
+    V = np.diag(sigma**2 / w) + Zfull @ np.kron(np.eye(g.n_levels),
+                                                 sd[:, None] * corr * sd[None, :]) @ Zfull.T
+    expected = stats.multivariate_normal(mean, V).logpdf(d.y) \
+        + np.sum(-0.5 * np.log(w) - 0.5 * (w - 1) * np.log(2 * np.pi * sigma**2))
+    assert m.parameterization["strategy"] == "marginal"
+    assert _marginal_potential(model, point, "y") == pytest.approx(expected, rel=1e-9)
+
+
 def _binary_frame(seed=0):
     rng = np.random.default_rng(seed)
     n = 400
@@ -199,19 +240,21 @@ def _nested_counts(seed=0):
     (lambda s: hglm.Model("y ~ x + year + (1 | brood) + (1 | loc)", _nested_counts(),
                           family="poisson"),
      ({"strategy": "indexed"}, {"strategy": "indexed", "centered": False})),
+    (lambda s: hglm.Model("Reaction ~ Days + (Days | Subject)", s, sigma="~ Days"),
+     ({"strategy": "marginal"}, {"strategy": "indexed"})),
 ], ids=["gaussian-marginal", "bernoulli-collapsed", "binomial-centered",
          "gaussian-hierarchical-corr",
-        "poisson-hierarchical"])
+        "poisson-hierarchical", "gaussian-sigma-formula-marginal"])
 def test_strategies_give_the_same_posterior(make, variants, sleepstudy):
     fits = []
     for kwargs in variants:
         base = make(sleepstudy)
-        m = hglm.Model(base.formula, base.data, base.family, **kwargs)
+        m = hglm.Model(base.formula, base.data, base.family, **kwargs, **base.spec.dpar_dict)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fits.append(m.fit(**SETTINGS).idata)
     names = ["beta"] + [v for v in fits[0].posterior.data_vars
-                        if v.startswith(("sd_", "cor_", "sigma", "r_"))]
+                        if v.startswith(("sd_", "cor_", "sigma", "r_", "beta_"))]
     assert _agree(*fits, names) == []
 
 

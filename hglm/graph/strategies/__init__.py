@@ -53,8 +53,8 @@ def get_strategy(strategy: "str | Strategy", design: Design,
                          f"{', '.join(STRATEGIES)}")
     problem = chosen.unsupported(design)
     if design.dpars and problem is None and strategy == "auto":
-        passed = [(s.name, s.unsupported(design)) for s in (MarginalStrategy(centered),)
-                  if s.unsupported(dataclasses.replace(design, dpars=()) ) is None]
+        passed = [(s.name, s.unsupported(design)) for s in (PaddedStrategy(centered),)
+                  if s.worthwhile(dataclasses.replace(design, dpars=()))]
         chosen.passed_over = {name: why for name, why in passed if why}
     if problem:
         raise ValueError(f"strategy {chosen.name!r} does not apply to this model: {problem}")

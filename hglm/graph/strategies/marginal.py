@@ -99,9 +99,6 @@ class MarginalStrategy(Strategy):
             return "it integrates random effects out of gaussian models with the identity link"
         if not design.blocks:
             return "the model has no random effects to integrate out"
-        if design.dpars:
-            return (f"{', '.join(d.dpar for d in design.dpars)} has a formula of its own, and "
-                    f"the integral is written for one sigma shared by all rows")
         return None
 
     def split(self, design: Design) -> tuple[list[GroupBlock], list[GroupBlock]]:
@@ -130,6 +127,9 @@ class MarginalStrategy(Strategy):
         Z = Z * sw[:, None]
         L = pt.linalg.block_diag(*[p.scale_tril() for p in inside]) if len(inside) > 1 \
             else inside[0].scale_tril()
+        if design.dpars:        # sigma per row (a formula of its own): whiten row by row
+            self._heteroscedastic(design, fixed, outside, aux["sigma"], Z, index, G, L, sw)
+            return
         if not outside:
             s = _stats(Z, index, G, fixed.X * sw[:, None], y * sw)
             coef = fixed.coef if fixed.X.shape[1] else pt.zeros(0)
@@ -153,6 +153,27 @@ class MarginalStrategy(Strategy):
                          + (rtr - pt.sum(quad) / sigma2) / sigma2)
         pm.Potential(likelihood_name(design, "_marginal"), loglik)
 
+    def _heteroscedastic(self, design: Design, fixed: FixedPart, outside, sigma, Z, index, G,
+                         L, sw) -> None:
+        """The same integral with a sigma per row: with ``v_i = w_i / sigma_i^2``, ``M_j = I +
+        L' (sum_i v_i Z_i Z_i') L`` and ``w_j = L' sum_i v_i Z_i r_i``, log p(y_j) = -1/2 [sum_i
+        w_i log(2 pi sigma_i^2) + log|M_j| + sum_i v_i r_i^2 - w_j' M_j^-1 w_j] (Woodbury with
+        D = diag(sigma^2); sufficient statistics no longer apply, the cost is per row)."""
+        Q = Z.shape[1]
+        Zu = self._integrated(design)[2]         # the caller's Z is scaled by sqrt(w)
+        weights = 1.0 if design.weights is None else design.weights
+        v = weights / sigma**2
+        resid = design.y - self.others.linear_predictor(design, fixed, outside)
+        Zt = pt.as_tensor(Zu)
+        ZtZ = pt.zeros((G, Q, Q))[index].inc(Zt[:, :, None] * Zt[:, None, :] * v[:, None, None])
+        Ztr = pt.zeros((G, Q))[index].inc(Zt * (v * resid)[:, None])
+        M = pt.eye(Q)[None] + pt.tensordot(pt.tensordot(ZtZ, L, axes=[[2], [0]]), L,
+                                           axes=[[1], [0]]).dimshuffle(0, 2, 1)
+        logdet, quad = _logdet_quad(M, pt.dot(Ztr, L), Q)
+        loglik = -0.5 * (pt.sum(weights * pt.log(2 * np.pi * sigma**2)) + pt.sum(logdet)
+                         + pt.sum(v * resid**2) - pt.sum(quad))
+        pm.Potential(likelihood_name(design, "_marginal"), loglik)
+
     def complete(self, idata, design: Design, seed: int | None = None) -> None:
         chosen, outside, Z, index, G, y = self._integrated(design)
         sw = _root_weights(design)
@@ -161,7 +182,7 @@ class MarginalStrategy(Strategy):
         post = idata.posterior
         rng = np.random.default_rng(seed)
         beta = draws_matrix(post, "beta") if design.fixed_names else np.zeros((1, 0))
-        sigma2 = draws_matrix(post, "sigma") ** 2
+        sigma2 = _sigma2_draws(design, post)          # (S, 1), or (S, rows) with a formula
         S = sigma2.shape[0]
         L = np.zeros((S, Q, Q))
         pos = 0
@@ -169,7 +190,9 @@ class MarginalStrategy(Strategy):
             L[:, pos:pos + block.q, pos:pos + block.q] = covariance_cholesky(post, block)
             pos += block.q
         ZtZ = _cross(Zs, index, G, Zs)
-        stats = _stats(Zs, index, G, design.X * sw[:, None], y * sw) if not outside else None
+        per_row = sigma2.shape[1] > 1
+        stats = _stats(Zs, index, G, design.X * sw[:, None], y * sw) \
+            if not (outside or per_row) else None
         others = [(b, draws_matrix(post, names.r(b.label))) for b in outside]
         r = np.empty((S, G, Q))
         chunk = max(1, min(S, int(2e7 // max(design.n, G * Q * Q))))
@@ -181,12 +204,20 @@ class MarginalStrategy(Strategy):
                 resid = y[None] - beta[s] @ design.X.T
                 for block, rb in others:
                     resid = resid - np.einsum("snk,nk->sn", rb[s][:, block.index], block.Z)
-                Ztr = np.stack([_cross(Zs, index, G, (res * sw)[:, None])[:, :, 0]
-                                for res in resid])
-            Ls, s2 = L[s], sigma2[s][:, None, None, None]
-            M = np.eye(Q) + np.einsum("sba,gbc,scd->sgad", Ls, ZtZ, Ls) / s2
-            w = np.einsum("sgb,sba->sga", Ztr, Ls)
-            mean = np.linalg.solve(M, (w / s2[..., 0])[..., None])[..., 0]
+                # whitened: each row weighs w_i / sigma_i^2 (sigma_i^2 constant: divided below)
+                v = sw**2 / (sigma2[s] if per_row else 1.0) * np.ones_like(resid)
+                Ztr = np.stack([_cross(Z, index, G, (res * vs)[:, None])[:, :, 0]
+                                for res, vs in zip(resid, v)])
+            Ls = L[s]
+            if per_row:
+                ZtZ_v = np.stack([_cross(Z * vs[:, None], index, G, Z) for vs in v])
+                Ztr_v = Ztr
+            else:
+                s2 = sigma2[s][:, None, None]
+                ZtZ_v, Ztr_v = ZtZ[None] / s2[..., None], Ztr / s2
+            M = np.eye(Q) + np.einsum("sba,sgbc,scd->sgad", Ls, ZtZ_v, Ls)
+            w = np.einsum("sgb,sba->sga", Ztr_v, Ls)
+            mean = np.linalg.solve(M, w[..., None])[..., 0]
             C = np.linalg.cholesky(M)
             noise = np.linalg.solve(np.swapaxes(C, -1, -2),
                                     rng.standard_normal(mean.shape)[..., None])[..., 0]
@@ -209,7 +240,8 @@ class MarginalStrategy(Strategy):
         out[design.response_name + "_marginal"] = (
             f"log p({design.response_name} | fixed effects, sds, correlations, sigma) with "
             f"{factor}'s effects integrated out exactly (per-level Woodbury identity"
-            + (", on sufficient statistics)" if not outside else ")"))
+            + (", on sufficient statistics)" if not (outside or design.dpars)
+               else ", each row whitened by its own sigma)" if design.dpars else ")"))
         for block in chosen:
             out[names.r(block.label)] = (f"{block.label}'s effects, drawn after sampling from "
                                          "their exact conditional posterior, draw by draw")
@@ -223,6 +255,15 @@ class MarginalStrategy(Strategy):
         out = {b.label: "marginalized" for b in chosen}
         out.update(self.others.describe(design, outside))
         return out
+
+
+def _sigma2_draws(design: Design, posterior) -> np.ndarray:
+    """sigma^2 per draw, (S, 1); or per draw and row, (S, rows), where sigma has a formula."""
+    if design.dpar_design("sigma") is None:
+        return draws_matrix(posterior, "sigma")[:, None] ** 2
+    from hglm.results.predict import aux_draws
+
+    return aux_draws(design, posterior)["sigma"] ** 2
 
 
 def _root_weights(design: Design) -> np.ndarray:
