@@ -213,7 +213,7 @@ class MarginalStrategy(Strategy):
                 ZtZ_v = np.stack([_cross(Z * vs[:, None], index, G, Z) for vs in v])
                 Ztr_v = Ztr
             else:
-                s2 = sigma2[s][:, None, None]
+                s2 = sigma2[s][:, :, None]                     # (draws, 1, 1)
                 ZtZ_v, Ztr_v = ZtZ[None] / s2[..., None], Ztr / s2
             M = np.eye(Q) + np.einsum("sba,sgbc,scd->sgad", Ls, ZtZ_v, Ls)
             w = np.einsum("sgb,sba->sga", Ztr_v, Ls)
