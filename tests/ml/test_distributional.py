@@ -58,7 +58,9 @@ def _hglm_name(name: str) -> str:
     return f"YEAR[{name[4:]}]" if name.startswith("YEAR") else name
 
 
-@pytest.mark.parametrize("model", ["gaussian_sigma_days",
+# all slow: each is a cold PyTensor compile of its own (about 10 s); the default suite's fits
+# with a sigma formula are in tests/spec/test_distributional.py
+@pytest.mark.parametrize("model", [pytest.param("gaussian_sigma_days", marks=pytest.mark.slow),
                                    pytest.param("gaussian_sigma_days_slope",
                                                 marks=pytest.mark.slow),
                                    pytest.param("negbinomial_disp_year", marks=pytest.mark.slow),

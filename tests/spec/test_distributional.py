@@ -104,7 +104,7 @@ def test_spec_files_take_a_table_per_parameter():
 @pytest.fixture(scope="module")
 def fit(data):
     model = hglm.Model("y ~ x + (1 | g)", data, sigma="~ x")
-    return model.fit(draws=300, tune=300, chains=2, seed=4, progressbar=False)
+    return model.fit(draws=200, tune=200, chains=2, seed=4, progressbar=False)
 
 
 def test_tables_and_summary_have_one_part_per_linear_predictor(fit):
