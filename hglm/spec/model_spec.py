@@ -136,7 +136,7 @@ def _dpars(family: Family, dpars: Mapping[str, str] | None) -> tuple[tuple[str, 
         raise ValueError("auxiliary formulas must be given as name -> formula, e.g. "
                          "sigma='~ x'")
     dpars = dict(dpars or {})
-    scalar = [a for a in family.aux if family.aux_coords(a, ("a", "b", "c")) is None]
+    scalar = [a for a in family.aux if family.aux_support(a) != "real"]   # not thresholds
     for name, text in dpars.items():
         if name not in scalar:
             have = (f"its auxiliary parameters are {', '.join(scalar)}" if scalar
