@@ -12,10 +12,12 @@ from hglm.environment import hglm_version, quiet_installation_notices
 quiet_installation_notices()   # before anything imports ArviZ or compiles with PyTensor
 
 from hglm import datasets
-from hglm.comparison.table import Comparison, compare
+from hglm.comparison.table import Comparison, compare, model_weights
 from hglm.design.matrices import make_design
 from hglm.graph.assemble import build_model
 from hglm.graph.priors import resolve_priors
+from hglm.interpret.effects import comparisons, predictions, slopes
+from hglm.interpret.grid import datagrid
 from hglm.model import Model, load
 from hglm.notices import (
     ConvergenceWarning,
@@ -58,7 +60,8 @@ from hglm.validation.sbc import sbc
 __version__ = hglm_version()
 
 __all__ = [
-    "Model", "Fit", "Family", "load", "HglmWarning", "DataWarning", "SamplingWarning",
+    "Model", "Fit", "Family", "load", "predictions", "comparisons", "slopes", "datagrid",
+    "model_weights", "HglmWarning", "DataWarning", "SamplingWarning",
     "ConvergenceWarning", "SingularFitWarning", "datasets", "compare", "Comparison", "sensitivity",
     "prior_sweep", "PriorSweep", "sbc", "posterior_agreement", "make_design", "resolve_priors",
     "build_model", "ModelSpec", "sample", "Prior", "parse_prior", "Normal", "StudentT", "Cauchy",

@@ -163,6 +163,7 @@ def _fit_spec(spec, args, progressbar=True):
 
 
 def _run(args) -> int:
+    from hglm.workflow.interpretation import check_interpretation, write_interpretation
     from hglm.workflow.spec_file import load_spec
 
     spec = load_spec(args.spec)
@@ -170,6 +171,7 @@ def _run(args) -> int:
     if out.exists():
         raise FileExistsError(f"{out} exists; choose a new --out folder (hglm never overwrites)")
     model = spec.build_model()                       # bad data or priors fail before sampling
+    check_interpretation(spec.interpret, model)
     out.parent.mkdir(parents=True, exist_ok=True)
     # everything is written to a hidden sibling and renamed when complete, so an interrupted
     # run never leaves a folder that looks like a finished result
@@ -187,6 +189,9 @@ def _run(args) -> int:
         if spec.sensitivity:
             _write_sensitivity(spec, fit, tmp, args)
             extra["sensitivity"] = "sensitivity.csv"
+        if spec.interpret:
+            extra["interpret"] = write_interpretation(spec.interpret, fit, tmp,
+                                                      figures=not args.no_figures)
         _write_run_json(spec, fit, tmp, time.time() - started, extra)
         tmp.rename(out)                              # only a finished result gets the name
     finally:

@@ -55,8 +55,11 @@ def full_run(tmp_path_factory):
 def test_run_writes_everything(full_run):
     for name in ("summary.txt", "fixef.csv", "varcorr.csv", "ranef.csv", "posterior.nc", "run.json",
                  "comparison.csv", "comparison.txt", "sensitivity.csv", "trace.png", "ppc.png",
-                 "ranef.png", "fixef.png"):
+                 "ranef.png", "fixef.png", "r2.csv", "icc.csv", "hypotheses.csv", "slopes.csv",
+                 "conditional_effects_Days.png"):
         assert (full_run / name).exists(), name
+    slope = pd.read_csv(full_run / "slopes.csv")
+    assert slope["term"].tolist() == ["Days"] and 5 < slope["estimate"][0] < 15
     run = json.loads((full_run / "run.json").read_text())
     assert run["settings"]["seed"] == 1 and run["settings"]["draws"] == 100
     assert run["versions"]["pymc"] and run["spec"]["model"]["formula"].startswith("Reaction")
@@ -69,7 +72,8 @@ def test_report_is_one_self_contained_page(full_run):
     assert page.startswith("<!DOCTYPE html>")
     assert "src=\"http" not in page and "href=\"http" not in page and "<script" not in page
     images = page.split('src="data:image/png;base64,')[1:]
-    assert len(images) == 4
+    assert len(images) == 5
+    assert "<h2>Conditional effects</h2>" in page and "<h2>Bayesian R²</h2>" in page
     for chunk in images:
         assert base64.b64decode(chunk.split('"', 1)[0])[:8] == b"\x89PNG\r\n\x1a\n"
     fixef = pd.read_csv(full_run / "fixef.csv")

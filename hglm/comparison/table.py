@@ -12,10 +12,14 @@ from scipy import stats
 
 from hglm.comparison.lrt import boundary_null
 
-__all__ = ["Comparison", "compare", "COLUMNS"]
+__all__ = ["Comparison", "compare", "COLUMNS", "model_weights", "weights_from_pointwise"]
+
+#: the weighting methods, by hglm's column names and ArviZ's method names
+WEIGHTS = {"w_stack": "stacking", "w_pbma": "BB-pseudo-BMA"}
 
 COLUMNS = ["formula", "npar", "elpd_loo", "se", "elpd_diff", "se_diff", "p_loo", "n_bad_k",
-           "log_bf", "log_bf_error", "logLik", "lrt_stat", "df", "p_naive", "p_boundary", "null"]
+           "w_stack", "w_pbma", "log_bf", "log_bf_error", "logLik", "lrt_stat", "df", "p_naive",
+           "p_boundary", "null"]
 
 def _fmt(spec):
     return lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, spec)
@@ -23,7 +27,8 @@ def _fmt(spec):
 
 _FORMATS = {"npar": _fmt("d"), "elpd_loo": _fmt(".1f"), "elpd_kfold": _fmt(".1f"),
             "se": _fmt(".1f"), "elpd_diff": _fmt(".1f"), "se_diff": _fmt(".1f"),
-            "p_loo": _fmt(".1f"), "k>0.7": _fmt(".0f"), "log_bf": _fmt(".2f"),
+            "p_loo": _fmt(".1f"), "k>0.7": _fmt(".0f"), "w_stack": _fmt(".3f"),
+            "w_pbma": _fmt(".3f"), "log_bf": _fmt(".2f"),
             "bf_err": _fmt(".2f"), "logLik": _fmt(".2f"), "Chisq": _fmt(".3f"), "df": _fmt(".0f"),
             "Pr(>Chisq)": _fmt(".3g"), "Pr(boundary)": _fmt(".3g")}
 
@@ -152,8 +157,60 @@ def _ml(fit):
     return fit.model.fit_ml(reml=False)
 
 
-def _add_elpd(rows, pointwise: dict, column: str) -> None:
-    """elpd, its se, and differences to the best model with the paired se (loo_compare's)."""
+def _elpd_data(values: np.ndarray):
+    """Pointwise elpd (PSIS-LOO or K-fold) as ArviZ's ELPDData, so ArviZ weighs either."""
+    import xarray as xr
+
+    n = len(values)
+    return az.ELPDData(
+        data=[float(values.sum()), float(np.sqrt(n * np.var(values))), np.nan, 1, n, False,
+              xr.DataArray(values, dims="obs"), xr.DataArray(np.zeros(n), dims="obs"), "log",
+              0.7],
+        index=["elpd_loo", "se", "p_loo", "n_samples", "n_data_points", "warning", "loo_i",
+               "pareto_k", "scale", "good_k"])
+
+
+def weights_from_pointwise(pointwise: dict, method: str = "stacking",
+                           seed: int | None = None) -> pd.Series:
+    """Model weights from each model's pointwise elpd: ``"stacking"`` of predictive
+    distributions or ``"BB-pseudo-BMA"`` (pseudo-BMA+, Bayesian-bootstrap stabilised) (Yao,
+    Vehtari, Simpson & Gelman 2018), computed by ArviZ's ``compare``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = az.compare({name: _elpd_data(np.asarray(v, float))
+                            for name, v in pointwise.items()}, method=method, seed=seed)
+    return table["weight"].reindex(list(pointwise)).astype(float)
+
+
+def model_weights(*fits, method: str = "stacking", seed: int | None = None) -> pd.Series:
+    """brms's ``model_weights``: weights of fits of the same data from their PSIS-LOO
+    pointwise elpd, ``method`` ``"stacking"`` (default) or ``"pseudo-BMA+"``; indexed
+    ``m0, m1, ...`` in the order given."""
+    methods = {"stacking": "stacking", "pseudo-BMA+": "BB-pseudo-BMA",
+               "BB-pseudo-BMA": "BB-pseudo-BMA", "pseudo-BMA": "pseudo-BMA"}
+    if method not in methods:
+        raise ValueError(f"method must be 'stacking' or 'pseudo-BMA+', got {method!r}")
+    if len(fits) < 2:
+        raise ValueError("model_weights() needs at least two fits")
+    _check_same_data(fits)
+    pointwise = {f"m{k}": _loo(f).loo_i.values for k, f in enumerate(fits)}
+    return weights_from_pointwise(pointwise, methods[method],
+                                  fits[0].settings.seed if seed is None else seed)
+
+
+def _loo(fit):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # reported through n_bad_k and the notes instead
+        fit.log_likelihood()
+        return az.loo(fit.idata, pointwise=True)
+
+
+def _add_elpd(rows, pointwise: dict, column: str, seed: int | None) -> None:
+    """elpd, its se, differences to the best model with the paired se (loo_compare's), and
+    the stacking and pseudo-BMA+ weights."""
+    for name, method in WEIGHTS.items():
+        for model, weight in weights_from_pointwise(pointwise, method, seed).items():
+            rows[model][name] = float(weight)
     best = max(pointwise, key=lambda k: pointwise[k].sum())
     for name, values in pointwise.items():
         diff = values - pointwise[best]
@@ -164,12 +221,9 @@ def _add_elpd(rows, pointwise: dict, column: str) -> None:
 
 
 def _add_loo(rows, names, fits) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # reported through n_bad_k and the notes instead
-        for f in fits:
-            f.log_likelihood()
-        loos = {name: az.loo(f.idata, pointwise=True) for name, f in zip(names, fits)}
-    _add_elpd(rows, {name: loo.loo_i.values for name, loo in loos.items()}, "elpd_loo")
+    loos = {name: _loo(f) for name, f in zip(names, fits)}
+    _add_elpd(rows, {name: loo.loo_i.values for name, loo in loos.items()}, "elpd_loo",
+              fits[0].settings.seed)
     for name, loo in loos.items():
         rows[name].update(p_loo=float(loo.p_loo), n_bad_k=int(np.sum(loo.pareto_k.values > 0.7)))
 
@@ -178,7 +232,8 @@ def _add_kfold(rows, names, fits, group, K, n_jobs) -> None:
     from hglm.comparison.kfold import kfold
 
     results = {name: kfold(f, group, K=K, n_jobs=n_jobs) for name, f in zip(names, fits)}
-    _add_elpd(rows, {name: r.pointwise for name, r in results.items()}, "elpd_kfold")
+    _add_elpd(rows, {name: r.pointwise for name, r in results.items()}, "elpd_kfold",
+              fits[0].settings.seed)
 
 
 def _add_bayes_factors(rows, names, fits, ref) -> None:
@@ -225,6 +280,11 @@ def _interpret(table: pd.DataFrame, reference: str) -> list[str]:
                    f"(SE {row.se_diff:.1f}); "
                    + ("a clear difference (more than 2 SE)." if clear
                       else f"within 2 SE, so {label} cannot separate them."))
+    if "w_stack" in table and table.w_stack.notna().all():
+        heaviest = table.w_stack.idxmax()
+        out.append(f"Weights: stacking puts {table.w_stack[heaviest]:.2f} on {heaviest} "
+                   f"(pseudo-BMA+ {table.w_pbma[heaviest]:.2f}); to predict, average the "
+                   f"models with these weights rather than pick one.")
     if "log_bf" in table and table.log_bf.notna().any():
         for name, row in table.iterrows():
             if name == reference:

@@ -205,6 +205,71 @@ class Fit:
 
         return sensitivity(self, keys=keys, alphas=alphas, threshold=threshold)
 
+    # -- interpretation (hglm.interpret) ------------------------------------------------
+    def predictions(self, **kwargs):
+        """Predictions over rows or a grid; see :func:`hglm.predictions`."""
+        from hglm.interpret.effects import predictions
+
+        return predictions(self, **kwargs)
+
+    def comparisons(self, variables, **kwargs):
+        """Contrasts of predictions; see :func:`hglm.comparisons`."""
+        from hglm.interpret.effects import comparisons
+
+        return comparisons(self, variables, **kwargs)
+
+    def slopes(self, variables, **kwargs):
+        """Partial derivatives of predictions; see :func:`hglm.slopes`."""
+        from hglm.interpret.effects import slopes
+
+        return slopes(self, variables, **kwargs)
+
+    def conditional_effects(self, effects=None, **kwargs):
+        """One figure per predictor (or interaction ``"x:f"``); see
+        :func:`hglm.interpret.plots.conditional_effects`."""
+        from hglm.interpret.plots import conditional_effects
+
+        return conditional_effects(self, effects, **kwargs)
+
+    def r2(self, summary: bool = True):
+        """Bayesian R² (Gelman et al. 2019), marginal and conditional; see
+        :func:`hglm.interpret.variance.bayes_r2`."""
+        from hglm.interpret.variance import bayes_r2
+
+        return bayes_r2(self, summary=summary)
+
+    def loo_r2(self, summary: bool = True):
+        """LOO-adjusted R²; see :func:`hglm.interpret.variance.loo_r2`."""
+        from hglm.interpret.variance import loo_r2
+
+        return loo_r2(self, summary=summary)
+
+    def r2_nakagawa(self, summary: bool = True):
+        """Nakagawa's marginal and conditional R² on the latent scale; see
+        :func:`hglm.interpret.variance.r2_nakagawa`."""
+        from hglm.interpret.variance import r2_nakagawa
+
+        return r2_nakagawa(self, summary=summary)
+
+    def icc(self, summary: bool = True):
+        """Intraclass correlations on the latent scale; see :func:`hglm.interpret.variance.icc`."""
+        from hglm.interpret.variance import icc
+
+        return icc(self, summary=summary)
+
+    def variance_decomposition(self, summary: bool = True):
+        """Variance shares of fixed effects, each group term and the residual (latent scale);
+        see :func:`hglm.interpret.variance.variance_decomposition`."""
+        from hglm.interpret.variance import variance_decomposition
+
+        return variance_decomposition(self, summary=summary)
+
+    def hypothesis(self, hypothesis, alpha: float = 0.05, seed: int | None = None):
+        """brms's ``hypothesis()``; see :func:`hglm.interpret.hypothesis.hypothesis`."""
+        from hglm.interpret.hypothesis import hypothesis as test
+
+        return test(self, hypothesis, alpha=alpha, seed=seed)
+
     def save(self, path, overwrite: bool = False) -> None:
         """Write the fit to a folder (InferenceData, data, model spec); see :func:`hglm.load`."""
         from hglm.results.io import save_fit

@@ -26,7 +26,10 @@ img { max-width: 100%; }
 
 _TABLES = [("Fixed effects", "fixef.csv"), ("Variance components", "varcorr.csv"),
            ("Model comparison", "comparison.csv"), ("Prior sensitivity", "sensitivity.csv"),
-           ("Prior sweep", "prior_sweep.csv"), ("Group effects", "ranef.csv")]
+           ("Prior sweep", "prior_sweep.csv"), ("Bayesian R²", "r2.csv"),
+           ("Intraclass correlations", "icc.csv"), ("Hypotheses", "hypotheses.csv"),
+           ("Average comparisons", "comparisons.csv"), ("Average slopes", "slopes.csv"),
+           ("Group effects", "ranef.csv")]
 _FIGURES = [("Traces", "trace.png"), ("Posterior predictive check", "ppc.png"),
             ("Fixed effects", "fixef.png"), ("Group effects", "ranef.png"),
             ("Prior sweep", "prior_sweep.png")]
@@ -69,6 +72,10 @@ def write_report(folder: Path, output: Path | None = None) -> Path:
     for heading, name in _FIGURES:
         if (folder / name).exists():
             parts += [f"<h2>{heading}</h2>", _figure(folder / name, heading)]
+    effects = sorted(folder.glob("conditional_effects_*.png"))
+    if effects:
+        parts.append("<h2>Conditional effects</h2>")
+        parts += [_figure(path, path.stem) for path in effects]
     parts += ["<h2>Priors</h2>", pd.DataFrame(run["priors"]).to_html(index=False, border=0),
               "<h2>Run</h2>", f"<pre>{html.escape(json.dumps(run['versions'], indent=1))}</pre>"]
     page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

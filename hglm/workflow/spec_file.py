@@ -28,6 +28,14 @@ formulas = ["Reaction ~ Days + (1 | Subject)"]
 [sensitivity]                     # optional: power-scaling and prior variants
 power_scaling = true
 variants = { "tight sd" = { sd = "HalfNormal(1)" } }
+
+[interpret]                       # optional: what hglm run writes to interpret the fit
+conditional_effects = true        # or ["Days", "x:f"]: conditional_effects_<name>.png
+r2 = true                         # r2.csv: Bayesian R², marginal and conditional
+icc = true                        # icc.csv: intraclass correlations (latent scale)
+hypotheses = ["Days > 5"]         # hypotheses.csv, as fit.hypothesis
+comparisons = ["Days"]            # comparisons.csv: average contrasts (hglm.comparisons)
+slopes = ["Days"]                 # slopes.csv: average slopes (hglm.slopes)
 ```
 
 A spec is data, never code: formulas may use column names and the documented transforms
@@ -56,6 +64,8 @@ _SCHEMA: dict[str, dict[str, type | tuple]] = {
                  "target_accept": float},
     "compare": {"formulas": list, "method": str, "group": str, "K": int},
     "sensitivity": {"power_scaling": bool, "keys": list, "variants": dict},
+    "interpret": {"conditional_effects": (bool, list), "r2": bool, "icc": bool,
+                  "hypotheses": list, "comparisons": list, "slopes": list},
 }
 _REQUIRED = {"data": (), "model": ("formula",)}
 
@@ -75,6 +85,7 @@ class Spec:
     sampling: dict[str, Any] = field(default_factory=dict)
     compare: dict[str, Any] = field(default_factory=dict)
     sensitivity: dict[str, Any] = field(default_factory=dict)
+    interpret: dict[str, Any] = field(default_factory=dict)
 
     def load_data(self) -> pd.DataFrame:
         from hglm import datasets
@@ -107,7 +118,7 @@ class Spec:
     def to_dict(self) -> dict:
         return {"data": self.data, "model": self.model, "priors": self.priors,
                 "sampling": self.sampling, "compare": self.compare,
-                "sensitivity": self.sensitivity}
+                "sensitivity": self.sensitivity, "interpret": self.interpret}
 
     def _where(self) -> str:
         return str(self.path) if self.path else "spec"
@@ -154,21 +165,26 @@ def parse_spec(text: str, path: Path | None = None) -> Spec:
             if key not in schema:
                 raise SpecError(f"{where}, line {line}: unknown key {key!r} in [{section}]; "
                                 f"keys are {', '.join(schema)}")
-            expected = schema[key]
-            ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-            if expected is float and isinstance(value, int) and not isinstance(value, bool):
-                ok = True
-            if not ok:
-                raise SpecError(f"{where}, line {line}: [{section}] {key} must be "
-                                f"{expected.__name__}, got {type(value).__name__} {value!r}")
+            _check_type(where, line, section, key, value, schema[key])
     data = raw["data"]
     if ("dataset" in data) == ("path" in data):
         raise SpecError(f"{where}, line {_line(text, None, 'data')}: [data] needs exactly one of "
                         f"'dataset' (bundled) or 'path' (a CSV or Parquet file)")
     spec = Spec(path, data, raw["model"], raw.get("priors", {}), raw.get("sampling", {}),
-                raw.get("compare", {}), raw.get("sensitivity", {}))
+                raw.get("compare", {}), raw.get("sensitivity", {}), raw.get("interpret", {}))
     _check_semantics(spec, text, where)
     return spec
+
+
+def _check_type(where, line, section: str, key: str, value, expected) -> None:
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if not ok:
+        kinds = expected if isinstance(expected, tuple) else (expected,)
+        raise SpecError(f"{where}, line {line}: [{section}] {key} must be "
+                        f"{' or '.join(k.__name__ for k in kinds)}, got "
+                        f"{type(value).__name__} {value!r}")
 
 
 def _table_line(text: str, name: str) -> int | str:

@@ -49,6 +49,26 @@ def test_sleepstudy(sleep_pair):
     assert t.loc["m1", "elpd_diff"] == 0 and t.loc["m0", "elpd_diff"] < 0
     _check_printed(c, t.formula)
     assert "agree on m1" in str(c)
+    assert t["w_stack"].sum() == pytest.approx(1) and t["w_pbma"].sum() == pytest.approx(1)
+
+
+def test_stacking_weights_maximise_the_stacked_loo_density(sleep_pair):
+    """Yao et al. (2018): the stacking weight maximises sum_i log(w p1_i + (1 - w) p2_i) over
+    the PSIS-LOO predictive densities; found here by a bounded scalar search."""
+    import arviz as az
+    from scipy.optimize import minimize_scalar
+
+    weights = hglm.model_weights(*sleep_pair)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # Pareto k: the same in both computations
+        p = [np.exp(az.loo(f.idata, pointwise=True).loo_i.values) for f in sleep_pair]
+    best = minimize_scalar(lambda w: -np.sum(np.log(w * p[0] + (1 - w) * p[1])),
+                           bounds=(0, 1), method="bounded", options={"xatol": 1e-8})
+    assert weights["m0"] == pytest.approx(best.x, abs=1e-3)
+    pbma = hglm.model_weights(*sleep_pair, method="pseudo-BMA+")
+    assert pbma.sum() == pytest.approx(1) and pbma.idxmax() == weights.idxmax()
+    with pytest.raises(ValueError, match="method must be 'stacking' or 'pseudo-BMA\\+'"):
+        hglm.model_weights(*sleep_pair, method="bma")
 
 
 def test_cbpp_herd_effect():

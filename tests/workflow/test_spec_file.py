@@ -49,6 +49,9 @@ def test_good_spec():
      "exactly one of 'dataset'"),
     (lambda t: t.replace("[priors]", "[priors"), "not valid TOML"),
     (lambda t: t.replace("Reaction ~", "Reaction__x ~"), "contains '__'"),
+    (lambda t: t + '\n[interpret]\nr2 = "yes"\n', r"line 16: \[interpret\] r2 must be bool"),
+    (lambda t: t + "\n[interpret]\nconditional_effects = 3\n",
+     r"line 16: \[interpret\] conditional_effects must be bool or list"),
 ])
 def test_bad_specs_name_the_problem_and_line(edit, message):
     with pytest.raises(SpecError, match=message):
@@ -69,3 +72,12 @@ def test_data_path_relative_to_spec(tmp_path, sleepstudy):
     path.write_text(GOOD.replace('dataset = "sleepstudy"', 'path = "nope.csv"'))
     with pytest.raises(SpecError, match="does not exist"):
         load_spec(path).load_data()
+
+
+def test_interpret_section_names_model_variables():
+    from hglm.workflow.interpretation import check_interpretation
+
+    spec = parse_spec(GOOD + '\n[interpret]\nslopes = ["Dayz"]\nconditional_effects = ["Days"]\n')
+    assert spec.interpret["conditional_effects"] == ["Days"]
+    with pytest.raises(ValueError, match=r"\[interpret\] names 'Dayz', not variables"):
+        check_interpretation(spec.interpret, spec.build_model())

@@ -261,7 +261,7 @@ def _sigma2_draws(design: Design, posterior) -> np.ndarray:
     """sigma^2 per draw, (S, 1); or per draw and row, (S, rows), where sigma has a formula."""
     if design.dpar_design("sigma") is None:
         return draws_matrix(posterior, "sigma")[:, None] ** 2
-    from hglm.results.predict import aux_draws
+    from hglm.graph.posterior import aux_draws
 
     return aux_draws(design, posterior)["sigma"] ** 2
 

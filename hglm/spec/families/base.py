@@ -16,7 +16,21 @@ import numpy as np
 from hglm.spec.families.links import LINKS, Link
 from hglm.spec.families.responses import check_response_numeric, sample_sd
 
-__all__ = ["FamilyDef", "Family", "FAMILIES", "register", "as_family"]
+__all__ = ["FamilyDef", "Family", "FAMILIES", "register", "as_family", "delta_variance",
+           "THRESHOLD_VARIANCE"]
+
+#: the latent (link-scale) residual variance of a threshold model: the variance of the
+#: standard logistic, normal and Gumbel (minimum) distributions (Nakagawa, Johnson &
+#: Schielzeth 2017, Table 1)
+THRESHOLD_VARIANCE = {"logit": np.pi**2 / 3, "probit": 1.0, "cloglog": np.pi**2 / 6}
+
+
+def delta_variance(link: Link, eta, variance):
+    """Var(g(y)) ~ Var(y) / (dmu/deta)^2, the first-order delta method at ``eta`` (exact on
+    the identity link)."""
+    if link.name == "identity":
+        return variance
+    return variance / link.derivative_numpy(eta) ** 2
 
 
 class FamilyDef:
@@ -159,6 +173,30 @@ class FamilyDef:
     def check_response(self, y: np.ndarray, name: str, trials: np.ndarray | None) -> None:
         """Refuse a response this family cannot model, naming the problem."""
         check_response_numeric(y, name, self.name)
+
+    def response_variance(self, link: Link, eta, aux: dict, trials) -> np.ndarray:
+        """Var(y) given the linear predictor (NumPy, broadcasting over draws); binomial: of
+        the successes.  What the latent variance of the log and identity links needs."""
+        raise NotImplementedError(f"family {self.name!r} has no response variance")
+
+    def latent_variance(self, link: Link, eta, group_variance, aux: dict) -> np.ndarray:
+        """The distribution-specific variance on the link scale (sigma^2_epsilon of Nakagawa,
+        Johnson & Schielzeth 2017) at the mean fixed-effects predictor ``eta``, with
+        ``group_variance`` the group terms' summed variance (NumPy, broadcasting over draws).
+
+        By link: a threshold model's latent distribution (logit pi^2/3, probit 1, cloglog
+        pi^2/6); log: the lognormal approximation log(1 + Var(y) / E[y]^2) at
+        ``exp(eta + group_variance / 2)``, the mean over the group effects (Nakagawa et al.
+        2017's recommended lambda; poisson: log(1 + 1/lambda)); otherwise the delta method
+        Var(y) / (dmu/deta)^2 at ``eta`` (identity: the residual variance itself).
+        """
+        if link.name in THRESHOLD_VARIANCE:
+            return np.broadcast_to(THRESHOLD_VARIANCE[link.name], np.shape(eta))
+        if link.name == "log":
+            at = eta + group_variance / 2.0
+            return np.log1p(self.response_variance(link, at, aux, None)
+                            / self.response_mean(link, at, aux, None) ** 2)
+        return delta_variance(link, eta, self.response_variance(link, eta, aux, None))
 
 
 FAMILIES: dict[str, FamilyDef] = {}
@@ -324,6 +362,24 @@ class Family:
                       trials: np.ndarray | None = None) -> np.ndarray:
         """E[y] given the linear predictor (NumPy); binomial: the expected successes."""
         return self.info.response_mean(self._link, eta, aux, trials)
+
+    def response_variance(self, eta: np.ndarray, aux: dict[str, np.ndarray],
+                          trials: np.ndarray | None = None) -> np.ndarray:
+        """Var(y) given the linear predictor (NumPy); binomial: of the successes."""
+        return self.info.response_variance(self._link, eta, aux, trials)
+
+    def latent_variance(self, eta: np.ndarray, group_variance: np.ndarray,
+                        aux: dict[str, np.ndarray]) -> np.ndarray:
+        """The distribution-specific variance on the link scale, one value per draw
+        (Nakagawa, Johnson & Schielzeth 2017): ``eta`` and ``group_variance`` are (draws,)
+        arrays (the mean fixed-effects predictor, the group terms' summed variance), ``aux``
+        the auxiliary parameters as (draws, 1) arrays; see :meth:`FamilyDef.latent_variance`.
+        """
+        eta = np.atleast_1d(np.asarray(eta, dtype=float))[:, None]
+        group_variance = np.broadcast_to(np.asarray(group_variance, dtype=float).reshape(-1, 1),
+                                         eta.shape)
+        out = self.info.latent_variance(self._link, eta, group_variance, aux)
+        return np.array(np.broadcast_to(out, eta.shape)[:, 0], dtype=float)
 
     @property
     def centers(self) -> bool:

@@ -32,6 +32,12 @@ def _half_student_sd(y: np.ndarray):
     return HalfStudentT(3.0, sample_sd(y))
 
 
+def _like(value, eta) -> np.ndarray:
+    """``value`` broadcast to the shape of ``eta`` (and of itself): a variance that does not
+    depend on the mean."""
+    return np.asarray(value, dtype=float) + np.zeros(np.shape(eta))
+
+
 def _gamma(alpha: float, beta: float):
     from hglm.spec.priors import Gamma
 
@@ -75,6 +81,9 @@ class Gaussian(FamilyDef):
 
     def simulate(self, mu, aux, trials, rng):
         return rng.normal(mu, aux["sigma"])
+
+    def response_variance(self, link, eta, aux, trials):
+        return _like(np.asarray(aux["sigma"]) ** 2, eta)
 
 
 class _Counts(FamilyDef):
@@ -127,6 +136,9 @@ class Poisson(_Counts):
     def simulate(self, mu, aux, trials, rng):
         return rng.poisson(np.minimum(mu, _MAX_COUNT_MEAN))
 
+    def response_variance(self, link, eta, aux, trials):
+        return link.inverse_numpy(eta)
+
 
 @register
 class NegBinomial(_Counts):
@@ -161,6 +173,12 @@ class NegBinomial(_Counts):
         mu = np.minimum(mu, _MAX_COUNT_MEAN)
         alpha = np.broadcast_to(aux["alpha"], np.shape(mu))
         return rng.negative_binomial(alpha, alpha / (alpha + mu))
+
+    def response_variance(self, link, eta, aux, trials):
+        """mu + mu^2 / alpha: on the log link, the latent variance log(1 + 1/lambda +
+        1/alpha) (Nakagawa et al. 2017's theta is alpha)."""
+        mu = link.inverse_numpy(eta)
+        return mu + mu**2 / np.asarray(aux["alpha"])
 
 
 @register
@@ -210,6 +228,10 @@ class Binomial(FamilyDef):
         n = (np.ones_like(mu, dtype=np.int64) if trials is None
              else np.broadcast_to(trials, np.shape(mu)))
         return rng.binomial(n, mu)
+
+    def response_variance(self, link, eta, aux, trials):
+        mu = link.inverse_numpy(eta)
+        return (1.0 if trials is None else np.asarray(trials, float)) * mu * (1.0 - mu)
 
     def check_response(self, y, name, trials):
         check_binomial(y, trials, name)
@@ -290,3 +312,10 @@ class Student(FamilyDef):
     def simulate(self, mu, aux, trials, rng):
         nu = np.broadcast_to(aux["nu"], np.shape(mu))
         return mu + aux["sigma"] * rng.standard_t(nu)
+
+    def response_variance(self, link, eta, aux, trials):
+        """sigma^2 nu / (nu - 2); NaN where nu <= 2, whose variance is infinite or undefined."""
+        sigma, nu = np.asarray(aux["sigma"], float), np.asarray(aux["nu"], float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.where(nu > 2, sigma**2 * nu / (nu - 2.0), np.nan)
+        return _like(value, eta)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hglm.spec.families.base import FamilyDef, register
+from hglm.spec.families.base import THRESHOLD_VARIANCE, FamilyDef, delta_variance, register
 from hglm.spec.families.definitions import Binomial
 from hglm.spec.families.links import Link
 from hglm.spec.families.responses import check_positive, check_unit_interval, sample_sd
@@ -31,6 +31,18 @@ def _beta_shapes(link: Link, eta, phi):
 
     log_p, log_q = link.binary_logs(eta)
     return pt.maximum(pt.exp(log_p) * phi, 1e-300), pt.maximum(pt.exp(log_q) * phi, 1e-300)
+
+
+def _beta_latent_variance(link: Link, eta, phi) -> np.ndarray:
+    """The variance of g(p) for p ~ Beta(mu phi, (1 - mu) phi), mu = g^-1(eta): exactly
+    trigamma(mu phi) + trigamma((1 - mu) phi) on the logit link (logit p is a difference of
+    two log-gamma variables), the delta method on the others."""
+    from scipy.special import polygamma
+
+    mu, phi = link.inverse_numpy(eta), np.asarray(phi, dtype=float)
+    if link.name == "logit":
+        return polygamma(1, mu * phi) + polygamma(1, (1.0 - mu) * phi)
+    return delta_variance(link, eta, mu * (1.0 - mu) / (1.0 + phi))
 
 
 def _irls(link: Link, y: np.ndarray, eta: np.ndarray | None, variance, low: float, high: float
@@ -98,6 +110,19 @@ class GammaFamily(FamilyDef):
         shape = np.broadcast_to(aux["shape"], np.shape(mu))
         return rng.gamma(shape, np.maximum(mu, 1e-300) / shape)
 
+    def response_variance(self, link, eta, aux, trials):
+        return link.inverse_numpy(eta) ** 2 / np.asarray(aux["shape"])
+
+    def latent_variance(self, link, eta, group_variance, aux):
+        """Log link: trigamma(shape), the exact variance of log y (Nakagawa et al. 2017
+        recommend it over the lognormal approximation log(1 + 1/shape)); the other links as
+        the default (the delta method)."""
+        if link.name != "log":
+            return super().latent_variance(link, eta, group_variance, aux)
+        from scipy.special import polygamma
+
+        return polygamma(1, np.asarray(aux["shape"], dtype=float)) + np.zeros(np.shape(eta))
+
 
 @register
 class LogNormal(FamilyDef):
@@ -148,6 +173,14 @@ class LogNormal(FamilyDef):
 
     def simulate(self, mu, aux, trials, rng):
         return np.exp(rng.normal(mu, aux["sigma"]))
+
+    def response_variance(self, link, eta, aux, trials):
+        sigma2 = np.asarray(aux["sigma"]) ** 2
+        return np.expm1(sigma2) * np.exp(2.0 * eta + sigma2)
+
+    def latent_variance(self, link, eta, group_variance, aux):
+        """sigma^2: the linear predictor is that of log y, whose residual variance it is."""
+        return np.asarray(aux["sigma"], dtype=float) ** 2 + np.zeros(np.shape(eta))
 
 
 @register
@@ -204,6 +237,17 @@ class BetaFamily(FamilyDef):
         return np.clip(rng.beta(mu * phi, (1.0 - mu) * phi), np.finfo(float).tiny,
                        np.nextafter(1.0, 0.0))
 
+    def response_variance(self, link, eta, aux, trials):
+        mu = link.inverse_numpy(eta)
+        return mu * (1.0 - mu) / (1.0 + np.asarray(aux["phi"]))
+
+    def latent_variance(self, link, eta, group_variance, aux):
+        """The variance of g(y) at mu = g^-1(eta): on the logit link exactly trigamma(mu phi)
+        + trigamma((1 - mu) phi), the analogue of the gamma's trigamma(shape); the delta
+        method mu (1 - mu) / (1 + phi) / (dmu/deta)^2 on the others.  (Not the threshold
+        constants: a beta response has no latent binary variable.)"""
+        return _beta_latent_variance(link, eta, aux["phi"])
+
 
 @register
 class BetaBinomial(Binomial):
@@ -253,3 +297,14 @@ class BetaBinomial(Binomial):
         mu = np.clip(mu, 1e-12, 1 - 1e-12)
         p = rng.beta(mu * phi, (1.0 - mu) * phi)
         return super().simulate(p, aux, trials, rng)
+
+    def response_variance(self, link, eta, aux, trials):
+        n = 1.0 if trials is None else np.asarray(trials, float)
+        return (super().response_variance(link, eta, aux, trials)
+                * (1.0 + (n - 1.0) / (np.asarray(aux["phi"]) + 1.0)))
+
+    def latent_variance(self, link, eta, group_variance, aux):
+        """The binomial's latent variance (logit pi^2/3, ...) plus that of g(p), the beta
+        probability's own variation on the link scale: as a binomial model with an
+        observation-level effect, whose variance Nakagawa et al. (2017) add to the residual."""
+        return THRESHOLD_VARIANCE[link.name] + _beta_latent_variance(link, eta, aux["phi"])

@@ -164,6 +164,12 @@ class _ZeroInflated(_ZeroCounts):
     def response_mean(self, link, eta, aux, trials):
         return (1.0 - np.asarray(aux["zi"])) * link.inverse_numpy(eta)
 
+    def response_variance(self, link, eta, aux, trials):
+        """(1 - zi) E[count^2] - E[y]^2; poisson: (1 - zi) mu (1 + zi mu)."""
+        mu, zi = link.inverse_numpy(eta), np.asarray(aux["zi"])
+        count = super().response_variance(link, eta, self._count_aux(aux), trials)
+        return (1.0 - zi) * (count + mu**2) - ((1.0 - zi) * mu) ** 2
+
 
 class _Hurdle(_ZeroCounts):
     zero = "hu"
@@ -180,6 +186,15 @@ class _Hurdle(_ZeroCounts):
         aux = {k: np.asarray(v) for k, v in aux.items()}
         positive = np.exp(self._log_positive(eta, aux))
         return (1.0 - aux["hu"]) * link.inverse_numpy(eta) / positive
+
+    def response_variance(self, link, eta, aux, trials):
+        """(1 - hu) E[count^2 | count > 0] - E[y]^2, E[count^2 | count > 0] = E[count^2] /
+        P(count > 0)."""
+        aux = {k: np.asarray(v) for k, v in aux.items()}
+        mu, positive = link.inverse_numpy(eta), np.exp(self._log_positive(eta, aux))
+        count = super().response_variance(link, eta, self._count_aux(aux), trials)
+        second = (1.0 - aux["hu"]) * (count + mu**2) / positive
+        return second - self.response_mean(link, eta, aux, trials) ** 2
 
 
 @register
@@ -281,6 +296,18 @@ class HurdleLogNormal(LogNormal):
     def response_mean(self, link, eta, aux, trials):
         return (1.0 - np.asarray(aux["hu"])) * LogNormal.response_mean(self, link, eta, aux,
                                                                       trials)
+
+    def response_variance(self, link, eta, aux, trials):
+        sigma2, hu = np.asarray(aux["sigma"]) ** 2, np.asarray(aux["hu"])
+        second = (1.0 - hu) * np.exp(2.0 * eta + 2.0 * sigma2)
+        return second - self.response_mean(link, eta, aux, trials) ** 2
+
+    def latent_variance(self, link, eta, group_variance, aux):
+        """sigma^2 - log(1 - hu): the lognormal approximation log(1 + Var(y) / E[y]^2) of the
+        whole response, zeros included, as the zero-inflated counts' (sigma^2 without
+        zeros, the lognormal's)."""
+        sigma2, hu = np.asarray(aux["sigma"]) ** 2, np.asarray(aux["hu"])
+        return sigma2 - np.log1p(-hu) + np.zeros(np.shape(eta))
 
 
 def _positive_counts(draw, mu, hu, rng: np.random.Generator) -> np.ndarray:
