@@ -230,6 +230,23 @@ def test_every_family_decomposes(name, formula, aux):
         warnings.simplefilter("ignore")
         r2 = bayes_r2(fit)
     assert (r2["estimate"].between(0, 1)).all()
+    _interprets(fit)
+
+
+def _interprets(fit) -> None:
+    """predictions, slopes and hypotheses work for the family: the link-scale slope of x is
+    its coefficient, a one-sided hypothesis the share of draws, an ordinal family's
+    category probabilities add up to one."""
+    beta_x = fit.posterior["beta"].sel(coef="x").values.reshape(-1)
+    slope = hglm.slopes(fit, "x", by=True, type="link")
+    np.testing.assert_allclose(slope.draws.values.reshape(-1), beta_x, rtol=1e-5, atol=1e-8)
+    assert fit.hypothesis("x > 0")["post_prob"][0] == pytest.approx((beta_x > 0).mean())
+    predicted = hglm.predictions(fit, newdata=hglm.datagrid(fit, x=[-1, 1], g=["new"]))
+    assert np.isfinite(predicted["estimate"]).all()
+    if "category" in predicted:
+        totals = predicted.draws.sum("category")
+        np.testing.assert_allclose(totals, 1.0, rtol=1e-9)
+    assert np.isfinite(hglm.comparisons(fit, "x", by=True)["estimate"]).all()
 
 
 @pytest.mark.slow
