@@ -78,7 +78,7 @@ print(average.round(2).to_string(index=False))
 share = (per_subject.draws > 5).mean("row")
 print(f"share of subjects slowing by more than 5 ms/day: posterior mean "
       f"{float(share.mean()):.2f}, 95% interval {np.quantile(share, [0.025, 0.975]).round(2)}")
-hglm.interpret.plots.plot_slopes(sleep_fit, "Days", "Subject", re_formula=None)
+hglm.plot_slopes(sleep_fit, "Days", "Subject", re_formula=None)
 
 # %% [markdown]
 # ## Variance explained, ICC and hypotheses

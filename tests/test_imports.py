@@ -114,3 +114,31 @@ def test_imports_follow_the_pipeline():
 
 def test_the_stage_of_a_module_is_its_own_package():
     assert _stage("hglm.results.fit") < _stage("hglm.comparison.table") < _stage("hglm")
+
+
+def test_import_hglm_loads_no_heavy_dependency():
+    """``import hglm`` is cheap (PEP 562 lazy names): PyMC, PyTensor, ArviZ, JAX, pandas and
+    matplotlib load on first use of a name that needs them."""
+    import subprocess
+    import sys
+
+    heavy = ["pymc", "pytensor", "arviz", "jax", "numpyro", "pandas", "matplotlib", "scipy"]
+    code = f"import sys, hglm; print(','.join(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "", f"import hglm loaded {out}"
+
+
+def test_lazy_names_resolve_to_the_public_objects():
+    import importlib
+
+    import hglm
+
+    importlib.import_module("hglm.sample.nuts")          # sets the subpackage attributes
+    importlib.import_module("hglm.sensitivity.power")
+    assert callable(hglm.sample) and hglm.sample.__module__ == "hglm.sample.nuts"
+    assert callable(hglm.sensitivity) and hglm.sensitivity.__module__ == "hglm.sensitivity.power"
+    assert all(getattr(hglm, name) is not None for name in hglm.__all__)
+    assert hglm.Model.__module__ == "hglm.model" and hglm.datasets.load
+    with pytest.raises(AttributeError, match="no attribute 'Modle'"):
+        _ = hglm.Modle

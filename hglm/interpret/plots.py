@@ -74,6 +74,24 @@ def _draw(effects: pd.DataFrame, condition: list[str], ylabel: str, ax=None):
     return ax.figure
 
 
+def _plot(effects: pd.DataFrame, condition: list[str], ylabel: str, ax=None):
+    """An ordinal model's answers are per category: a line per category, and a panel per
+    value of the second condition (brms's ``categorical = TRUE``)."""
+    if "category" not in effects:
+        return _draw(effects, condition, ylabel, ax)
+    if len(condition) == 1:
+        return _draw(effects, condition + ["category"], ylabel, ax)
+    import matplotlib.pyplot as plt
+
+    panels = list(dict.fromkeys(effects[condition[1]]))
+    figure, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 4), sharey=True,
+                                squeeze=False)
+    for value, axis in zip(panels, axes[0]):
+        _draw(effects[effects[condition[1]] == value], [condition[0], "category"], ylabel, axis)
+        axis.set_title(f"{condition[1]} = {_short(value)}")
+    return figure
+
+
 def _short(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
@@ -85,10 +103,7 @@ def plot_predictions(fit, condition, type: str = "response", re_formula: str | N
     condition = [condition] if isinstance(condition, str) else list(condition)
     grid = condition_grid(fit, condition, **fixed)
     effects = predictions(fit, newdata=grid, type=type, re_formula=re_formula, prob=prob)
-    if "category" in effects:
-        raise ValueError("an ordinal model's predictions are per category: plot them with "
-                         "hglm.predictions(...) and its 'category' column")
-    figure = _draw(effects, condition, f"{fit.design.response_name} ({type})", ax)
+    figure = _plot(effects, condition, f"{fit.design.response_name} ({type})", ax)
     if points:
         _overlay(fit, condition[0], figure.axes[0])
     return figure
@@ -113,7 +128,7 @@ def plot_comparisons(fit, variables, condition, comparison: str = "difference",
                           re_formula=re_formula, prob=prob)
     label = ", ".join(f"{t}: {c}" for t, c in effects[["term", "contrast"]].drop_duplicates()
                       .itertuples(index=False))
-    return _draw(effects, condition, f"{comparison} ({label})", ax)
+    return _plot(effects, condition, f"{comparison} ({label})", ax)
 
 
 def plot_slopes(fit, variables, condition, type: str = "response",
@@ -122,7 +137,7 @@ def plot_slopes(fit, variables, condition, type: str = "response",
     condition = [condition] if isinstance(condition, str) else list(condition)
     grid = condition_grid(fit, condition, **fixed)
     effects = slopes(fit, variables, newdata=grid, type=type, re_formula=re_formula, prob=prob)
-    return _draw(effects, condition, f"d {fit.design.response_name} / d {variables}", ax)
+    return _plot(effects, condition, f"d {fit.design.response_name} / d {variables}", ax)
 
 
 def conditional_effects(fit, effects: str | list[str] | None = None, points: bool = True,

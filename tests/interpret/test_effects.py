@@ -168,5 +168,5 @@ def test_conditional_effects_draw_one_figure_per_variable(gaussian_fit):
     np.testing.assert_allclose(line.get_ydata(), expected)
     interaction = gaussian_fit.conditional_effects("x:f")["x:f"]
     assert len(interaction.axes[0].lines) == 2
-    comparison = hglm.interpret.plots.plot_comparisons(gaussian_fit, "f", "x")
+    comparison = hglm.plot_comparisons(gaussian_fit, "f", "x")
     assert comparison.axes[0].lines

@@ -247,6 +247,13 @@ def _interprets(fit) -> None:
         totals = predicted.draws.sum("category")
         np.testing.assert_allclose(totals, 1.0, rtol=1e-9)
     assert np.isfinite(hglm.comparisons(fit, "x", by=True)["estimate"]).all()
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    matplotlib.use("Agg")
+    lines = fit.conditional_effects()["x"].axes[0].lines      # one per ordinal category
+    assert len(lines) == (len(fit.design.categories) if fit.design.categories else 1)
+    plt.close("all")
 
 
 @pytest.mark.slow
