@@ -2,6 +2,8 @@
 
     python -m bench                        # every model, every tool
     python -m bench --models sleepstudy cbpp --draws 1000
+    python -m bench --fresh                # what a user feels: process start to result, cold
+                                           # compile caches, then warm
 
 Each fit runs in a fresh process (so compile caches behave as for a user's script and peak
 memory is per fit), tools alternate within each model, and Bambi runs from its own virtual
@@ -20,6 +22,8 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
+import time
 import venv
 from pathlib import Path
 
@@ -41,7 +45,31 @@ def bambi_python() -> Path:
     return python
 
 
-def run_one(tool: str, bench, csv: Path, args) -> dict:
+def cache_env(folder: Path) -> dict:
+    """Every compile cache a fit may read or fill, pointed into ``folder``: JAX's persistent
+    cache (under XDG_CACHE_HOME), PyTensor's compiled C modules, numba's (nutpie)."""
+    return {"XDG_CACHE_HOME": str(folder / "xdg"), "NUMBA_CACHE_DIR": str(folder / "numba"),
+            "PYTENSOR_FLAGS": f"base_compiledir={folder / 'pytensor'}"}
+
+
+def run_fresh(tool: str, bench, csv: Path, args) -> list[dict]:
+    """The fit twice in new processes sharing one new set of caches: cold, then warm.  The
+    headline is ESS per second of the whole process, interpreter start to exit."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:
+        for cache in ("cold", "warm"):
+            env = {**os.environ, **cache_env(Path(folder)), "BENCH_T0": repr(time.time())}
+            start = time.perf_counter()
+            row = run_one(tool, bench, csv, args, env)
+            row.update(cache=cache, process=time.perf_counter() - start)
+            if "ess" in row:
+                row["ess_per_process_s"] = row["ess"] / row["process"]
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    return rows
+
+
+def run_one(tool: str, bench, csv: Path, args, env: dict | None = None) -> dict:
     if tool.startswith("hglm"):
         python, sampler = sys.executable, (tool.split("-", 1) + ["auto"])[1]
         formula = bench.formula
@@ -52,7 +80,8 @@ def run_one(tool: str, bench, csv: Path, args) -> dict:
            str(csv), str(args.draws), str(args.tune), str(args.chains), str(args.seed)]
     row = {"model": bench.name, "tool": tool}
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout,
+                              env=env)
     except subprocess.TimeoutExpired:
         return {**row, "error": f"did not finish in {args.timeout} s"}
     lines = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]
@@ -86,6 +115,37 @@ def markdown(rows: list[dict], meta: dict) -> str:
             + "\n".join(out) + "\n")
 
 
+def markdown_fresh(rows: list[dict], meta: dict) -> str:
+    """One row per (model, tool, cache): process seconds and ESS per process second, with
+    hglm's ratio to the best peer in the same cache state."""
+    head = ("| model | tool | cache | process s | startup s | imports s | build s | sample s "
+            "| min bulk ESS | ESS/s (process) | divergences | max R-hat | hglm / best peer |\n"
+            "|---" + "|---" * 12 + "|\n")
+    out = []
+    for model in dict.fromkeys(r["model"] for r in rows):
+        for cache in ("cold", "warm"):
+            mine = [r for r in rows if r["model"] == model and r.get("cache") == cache]
+            peers = [r["ess_per_process_s"] for r in mine
+                     if not r["tool"].startswith("hglm") and "error" not in r]
+            best = max(peers) if peers else None
+            for r in mine:
+                if "error" in r:
+                    out.append(f"| {model} | {r['tool']} | {cache} | {r['error']} |" + " |" * 9)
+                    continue
+                ratio = f"{r['ess_per_process_s'] / best:.1f}x" if best and \
+                    r["tool"].startswith("hglm") else ""
+                out.append(f"| {model} | {r['tool']} | {cache} | {r['process']:.1f} | "
+                           f"{r['startup']:.1f} | {r['imports']:.1f} | {r['build']:.1f} | "
+                           f"{r['sample']:.1f} | {r['ess']:.0f} | "
+                           f"{r['ess_per_process_s']:.1f} | {r['divergences']} | "
+                           f"{r['rhat']:.3f} | {ratio} |")
+    settings = (f"{meta['chains']} chains x ({meta['tune']} warm-up + {meta['draws']} draws), "
+                f"seed {meta['seed']}; {meta['machine']}; {meta['date']}")
+    return (f"Command: `{meta['command']}`\n\nSettings: {settings}. Each fit a new process; "
+            f"cold: every compile cache empty, warm: the same fit again.\n\n" + head
+            + "\n".join(out) + "\n")
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
@@ -97,6 +157,8 @@ def main(argv=None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--timeout", type=int, default=900, help="seconds per fit")
     parser.add_argument("--results", action="store_true", help="also rewrite bench/RESULTS.md")
+    parser.add_argument("--fresh", action="store_true",
+                        help="time whole processes, cold caches then warm (what a user feels)")
     args = parser.parse_args(argv)
 
     data_dir = HERE / "out" / "data"
@@ -107,6 +169,9 @@ def main(argv=None) -> None:
         csv = bench.write_data(data_dir)
         tools = args.tools[i % len(args.tools):] + args.tools[:i % len(args.tools)]  # alternate
         for tool in tools:
+            if args.fresh:
+                rows += run_fresh(tool, bench, csv, args)
+                continue
             row = run_one(tool, bench, csv, args)
             rows.append(row)
             print(json.dumps(row), flush=True)
@@ -115,7 +180,7 @@ def main(argv=None) -> None:
                 command="python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
                 machine=f"{platform.machine()}, {os.cpu_count()} cores, Python "
                         f"{platform.python_version()}")
-    text = markdown(rows, meta)
+    text = (markdown_fresh if args.fresh else markdown)(rows, meta)
     (HERE / "out" / f"{stamp}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
     (HERE / "out" / f"{stamp}.md").write_text(text)
     if args.results:

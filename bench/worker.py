@@ -4,12 +4,16 @@
     <bambi python> bench/worker.py bambi <sampler> ...
 
 Times: ``build`` (formula -> model object), ``sample`` (compile + warm-up + draws + the
-tool's own post-processing), ``wall`` = build + sample, the headline's denominator.
+tool's own post-processing), ``wall`` = build + sample, the headline's denominator.  With
+``BENCH_T0`` in the environment (the runner's clock when it started this process, ``--fresh``),
+also ``startup`` (interpreter start to the worker's first line) and ``imports`` (the tool's
+import, data read included).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -73,15 +77,21 @@ def fit_bambi(sampler, formula, family, df, draws, tune, chains, seed):
 
 
 def main(argv):
+    t0 = float(os.environ.get("BENCH_T0", "nan"))
+    startup = time.time() - t0
     tool, sampler, formula, family, csv = argv[:5]
     draws, tune, chains, seed = map(int, argv[5:9])
     warnings.simplefilter("ignore")
+    before = time.time()
+    __import__("hglm" if tool == "hglm" else "bambi")
     df = _read(csv)
+    imports = time.time() - before
     fn = fit_hglm if tool == "hglm" else fit_bambi
     out = fn(sampler, formula, family, df, draws, tune, chains, seed)
     out["wall"] = out["build"] + out["sample"]
     out["ess_per_s"] = out["ess"] / out["wall"]
     out["peak_mb"] = _peak_mb()
+    out.update(startup=startup, imports=imports)
     print("BENCH " + json.dumps(out))
 
 
