@@ -18,9 +18,10 @@ import sys
 import types
 from typing import TYPE_CHECKING
 
-from hglm.environment import hglm_version, quiet_installation_notices
+from hglm.environment import hglm_version, quick_exit, quiet_installation_notices
 
 quiet_installation_notices()   # before anything imports ArviZ or compiles with PyTensor
+quick_exit()
 
 #: module -> the public names it gives ``hglm``
 _EXPORTS: dict[str, tuple[str, ...]] = {

@@ -52,3 +52,19 @@ def quiet_installation_notices() -> None:
                             category=UserWarning)
     # the C backend's fallback announces itself through logging, once per compiled op
     logging.getLogger("pytensor.tensor.blas").setLevel(logging.ERROR)
+
+
+def quick_exit() -> None:
+    """At interpreter exit, freeze the garbage collector before Python finalizes its modules.
+
+    A fitted model leaves hundreds of thousands of objects in reference cycles (PyTensor
+    graphs, JAX traces); the collections Python runs while tearing down modules walked them
+    for 2.8 s after a sleepstudy fit (measured: 2.8 s from the last atexit handler to process
+    end, 0.17 s with the collector frozen), time a user waits for a script that has already
+    printed its result.  Frozen objects are left to the operating system, as every cycle
+    alive at exit is anyway; handlers registered later (JAX's, ArviZ's) still run first.
+    """
+    import atexit
+    import gc
+
+    atexit.register(gc.freeze)

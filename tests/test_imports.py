@@ -142,3 +142,16 @@ def test_lazy_names_resolve_to_the_public_objects():
     assert hglm.Model.__module__ == "hglm.model" and hglm.datasets.load
     with pytest.raises(AttributeError, match="no attribute 'Modle'"):
         _ = hglm.Modle
+
+
+def test_the_collector_is_frozen_before_python_finalizes():
+    """hglm.environment.quick_exit: the last atexit handler (registered before hglm's) sees
+    the collector's objects frozen, so module teardown does not walk a fit's object graph."""
+    import subprocess
+    import sys
+
+    code = ("import atexit, gc; atexit.register(lambda: print(gc.get_freeze_count() > 0)); "
+            "import hglm")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "True"
