@@ -194,8 +194,13 @@ def test_poisson_latent_icc_is_recovered(poisson_fit):
 
 
 # -- every family -----------------------------------------------------------------------------
-#: (family, formula, aux of the simulation): one small model per family
+#: (family, formula, aux of the simulation): one small model per family, every family
 FAMILY_CASES = [
+    ("gaussian", "y ~ x + (1 | g)", {"sigma": 1.0}),
+    ("bernoulli", "y ~ x + (1 | g)", {}),
+    ("poisson", "y ~ x + (1 | g)", {}),
+    ("hurdle_poisson", "y ~ x + (1 | g)", {"hu": 0.3}),
+    ("zero_inflated_negbinomial", "y ~ x + (1 | g)", {"alpha": 3.0, "zi": 0.2}),
     ("student", "y ~ x + (1 | g)", {"sigma": 1.0, "nu": 5.0}),
     ("negbinomial", "y ~ x + (1 | g)", {"alpha": 3.0}),
     ("binomial", "y ~ x + (1 | g)", {}),
@@ -208,6 +213,13 @@ FAMILY_CASES = [
     ("hurdle_lognormal", "y ~ x + (1 | g)", {"sigma": 0.5, "hu": 0.3}),
     ("cumulative", "y ~ x + (1 | g)", {"thresholds": np.array([-1.0, 0.0, 1.0])}),
 ]
+
+
+def test_every_family_has_a_case():
+    """A new family is interpreted in the slow test below, or this fails."""
+    from hglm.spec.families import FAMILIES
+
+    assert {case[0] for case in FAMILY_CASES} == set(FAMILIES)
 
 
 @pytest.mark.slow
