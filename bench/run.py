@@ -55,6 +55,8 @@ def cache_env(folder: Path) -> dict:
 def run_fresh(tool: str, bench, csv: Path, args) -> list[dict]:
     """The fit twice in new processes sharing one new set of caches: cold, then warm.  The
     headline is ESS per second of the whole process, interpreter start to exit."""
+    if not tool.startswith("hglm"):
+        bambi_python()          # created before any clock starts
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-cache-") as folder:
         for cache in ("cold", "warm"):
