@@ -267,18 +267,28 @@ class Model:
 
         from hglm.results.predict import predict_draws
 
-        # indexed: the forward sampler needs the group effects as variables
-        # non-centered: the same prior, written so that every variable can be drawn forwards
-        fresh = build_model(self.design, self.prior_set, "indexed", False)
-        names = [v.name for v in fresh.free_RVs + fresh.deterministics]
-        idata = pm.sample_prior_predictive(draws=draws, model=fresh, var_names=names,
-                                           random_seed=seed)
+        idata = self.prior_draws(draws, seed)
         simulated = predict_draws(self.design, idata.prior, kind="response", seed=seed)
         response = xr.DataArray(simulated[None], dims=("chain", "draw", "obs"),
                                 coords={"chain": idata.prior.chain, "draw": idata.prior.draw,
                                         "obs": range(self.design.n)})
         idata.add_groups({"prior_predictive": xr.Dataset({self.design.response_name: response})})
         return idata
+
+    def prior_draws(self, draws: int, seed: int | None = None,
+                    var_names: list[str] | None = None):
+        """Forward draws of the parameters (``var_names``: those only; default every variable)
+        from the priors, as InferenceData with a ``prior`` group."""
+        # indexed: the forward sampler needs the group effects as variables
+        # non-centered: the same prior, written so that every variable can be drawn forwards
+        # a model of its own: PyMC's forward sampling can leave the model it ran on unable to
+        # compile its log density (bridge sampling needs it)
+        fresh = build_model(self.design, self.prior_set, "indexed", False)
+        names = [v.name for v in fresh.free_RVs + fresh.deterministics]
+        if var_names is not None:
+            names = [n for n in names if n in set(var_names)]
+        return pm.sample_prior_predictive(draws=draws, model=fresh, var_names=names,
+                                          random_seed=seed)
 
     def with_response(self, y) -> Model:
         """The same model (design, priors, strategy choice) with another response vector, one

@@ -145,9 +145,8 @@ def _summarise(fit, draws: np.ndarray, frame: pd.DataFrame, prob: float,
     return table
 
 
-def _rows(fit, newdata: pd.DataFrame | None) -> pd.DataFrame:
+def _rows(observed: pd.DataFrame, newdata: pd.DataFrame | None) -> pd.DataFrame:
     """The frame predicted on, with the fitted columns' types (factor levels kept)."""
-    observed = model_frame(fit.design)
     if newdata is None:
         return observed
     if not isinstance(newdata, pd.DataFrame):
@@ -168,7 +167,7 @@ def predictions(fit, newdata: pd.DataFrame | None = None, by=None, type: str = "
     a level the model has not seen drawn from the fitted population distribution, draw by
     draw), ``"~ 0"`` (none) or ``"~ (1 | g)"`` (some), as brms.
     """
-    frame = _rows(fit, newdata)
+    frame = _rows(model_frame(fit.design), newdata)
     draws = prediction_draws(fit, frame, type, re_formula, allow_new_levels, seed)
     draws, labels = _averaged(draws, frame, by)
     return _summarise(fit, draws, labels, prob, point)
@@ -189,10 +188,11 @@ def comparisons(fit, variables, newdata: pd.DataFrame | None = None, by=None,
     """
     if comparison not in CONTRASTS:
         raise ValueError(f"comparison must be one of {', '.join(CONTRASTS)}, got {comparison!r}")
-    frame = _rows(fit, newdata)
+    observed = model_frame(fit.design)
+    frame = _rows(observed, newdata)
     parts, labels = [], []
-    for variable, contrast in _variables(fit, variables, frame).items():
-        for label, lo, hi in _contrast_frames(fit, frame, variable, contrast):
+    for variable, contrast in _variables(fit, variables, observed).items():
+        for label, lo, hi in _contrast_frames(fit, frame, observed, variable, contrast):
             both = prediction_draws(fit, pd.concat([lo, hi], ignore_index=True), type,
                                     re_formula, allow_new_levels, seed)  # one call: the same
             n = len(frame)                                   # new-level draws on both sides
@@ -211,10 +211,10 @@ def slopes(fit, variables, newdata: pd.DataFrame | None = None, by=None,
     the step (default 1e-4 times the variable's observed range, marginaleffects')."""
     if slope not in ("dydx", "eyex", "eydx", "dyex"):
         raise ValueError(f"slope must be one of dydx, eyex, eydx, dyex, got {slope!r}")
-    frame = _rows(fit, newdata)
     observed = model_frame(fit.design)
+    frame = _rows(observed, newdata)
     parts, labels = [], []
-    for variable in _variables(fit, variables, frame):
+    for variable in _variables(fit, variables, observed):
         if not is_numeric(observed[variable]) or variable in group_columns(fit.design):
             raise ValueError(f"slopes need a numeric variable; {variable!r} is a factor: use "
                              f"hglm.comparisons(fit, {variable!r}) for its contrasts")
@@ -247,7 +247,7 @@ def _joined(fit, parts, labels, by, prob, point) -> Effects:
     return _summarise(fit, draws, frame, prob, point)
 
 
-def _variables(fit, variables, frame: pd.DataFrame) -> dict:
+def _variables(fit, variables, observed: pd.DataFrame) -> dict:
     """``variables`` as a dict name -> contrast (None: the default), each checked."""
     if isinstance(variables, str):
         variables = {variables: None}
@@ -258,7 +258,7 @@ def _variables(fit, variables, frame: pd.DataFrame) -> dict:
     else:
         raise TypeError("variables must be a column name, a list of names or a dict "
                         "name -> contrast")
-    known = model_frame(fit.design).columns
+    known = observed.columns
     unknown = [v for v in variables if v not in known]
     if unknown:
         raise ValueError(f"{', '.join(map(repr, unknown))} not a variable of the model "
@@ -266,9 +266,10 @@ def _variables(fit, variables, frame: pd.DataFrame) -> dict:
     return variables
 
 
-def _contrast_frames(fit, frame: pd.DataFrame, variable: str, contrast):
+def _contrast_frames(fit, frame: pd.DataFrame, observed: pd.DataFrame, variable: str,
+                     contrast):
     """(label, low frame, high frame) for each contrast of ``variable``."""
-    observed = model_frame(fit.design)[variable]
+    observed = observed[variable]
     factor = not is_numeric(observed) or variable in group_columns(fit.design)
     pairs = _factor_pairs(observed, contrast) if factor else \
         _numeric_pairs(observed, frame[variable].to_numpy(float), contrast)

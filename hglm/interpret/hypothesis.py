@@ -291,19 +291,10 @@ def _prior_draws(fit: Fit, table: dict[str, Ref], seed: int | None) -> xr.Datase
     cached = fit._cache.get("prior_draws")
     if cached is not None and cached[0] == seed:
         return cached[1]
-    import pymc as pm
-
-    from hglm.graph.assemble import build_model
-
     n = max(PRIOR_DRAWS, fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"])
     try:
-        # a model of its own, as Model.sample_prior_predictive: PyMC's forward sampling can
-        # leave the model it ran on unable to compile its density (bridge sampling needs it);
-        # indexed and non-centered, so every parameter can be drawn forwards (same priors)
-        model = build_model(fit.design, fit.model.prior_set, "indexed", False)
-        wanted = sorted({ref.variable for ref in table.values()} & set(model.named_vars))
-        prior = pm.sample_prior_predictive(draws=n, model=model, var_names=wanted,
-                                           random_seed=seed).prior
+        wanted = sorted({ref.variable for ref in table.values()})
+        prior = fit.model.prior_draws(n, seed, var_names=wanted).prior
     except Exception as err:    # PyMC refuses improper priors (Flat) with various errors
         warnings.warn(f"no draws could be made from the model's prior ({err}), so the "
                       f"evidence ratios of point hypotheses are NaN; one-sided hypotheses "
