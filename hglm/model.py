@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import pymc as pm
 
+from hglm import names
 from hglm.design.matrices import Design, make_design, used_columns
 from hglm.graph.assemble import build_model
 from hglm.graph.describe import Description, describe_model
@@ -219,8 +220,10 @@ class Model:
         (:mod:`hglm.sample.gibbs`; one grouping factor, MvNormal / InverseWishart /
         InverseGamma priors).
         ``mass_matrix``: ``"auto"`` (dense for up to 12 sampled parameters, else diagonal),
-        ``"diag"`` or ``"dense"``.  ``target_accept``: by default 0.9, or 0.95 where the
-        strategy knows the geometry needs it (``m.default_target_accept``); a default-target
+        ``"diag"``, ``"dense"`` or ``"block"`` (numpyro: dense over the population
+        parameters when they number 2 to 12, diagonal over the group effects).
+        ``target_accept``: by default 0.9, or 0.95 where the strategy knows the geometry needs
+        it (``m.default_target_accept``); a default-target
         fit that ends with divergent transitions is run again at
         :data:`RETRY_TARGET_ACCEPT`, and ``fit.notes`` says so.
         """
@@ -251,7 +254,9 @@ class Model:
 
             return sample_gibbs(self.design, self.prior_set, settings.draws, settings.tune,
                                 settings.chains, settings.seed, progressbar)
-        idata, elapsed = sample(self.pymc_model, settings, progressbar)
+        grouped = frozenset(n for b in self.design.all_blocks
+                            for n in names.group_effect_variables(b.label))
+        idata, elapsed = sample(self.pymc_model, settings, progressbar, grouped)
         self._strategy.complete(idata, self.design, settings.seed)
         return idata, elapsed
 
@@ -284,10 +289,10 @@ class Model:
         # a model of its own: PyMC's forward sampling can leave the model it ran on unable to
         # compile its log density (bridge sampling needs it)
         fresh = build_model(self.design, self.prior_set, "indexed", False)
-        names = [v.name for v in fresh.free_RVs + fresh.deterministics]
+        drawn = [v.name for v in fresh.free_RVs + fresh.deterministics]
         if var_names is not None:
-            names = [n for n in names if n in set(var_names)]
-        return pm.sample_prior_predictive(draws=draws, model=fresh, var_names=names,
+            drawn = [n for n in drawn if n in set(var_names)]
+        return pm.sample_prior_predictive(draws=draws, model=fresh, var_names=drawn,
                                           random_seed=seed)
 
     def with_response(self, y) -> Model:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from hglm.design.matrices import Design
+from hglm.ml import profiled
 from hglm.ml.objective import LaplaceObjective, ParamLayout
 from hglm.ml.optimize import Optimum, maximize
 from hglm.ml.scaling import Scaling, internal
@@ -126,10 +127,7 @@ def fit_ml(design: Design, reml: bool = False) -> MLFit:
     variance can be estimated as exactly zero.
     """
     inner, scaling = internal(design)
-    objective = LaplaceObjective(inner, reml)
-    lay = objective.layout
-    with np.errstate(all="ignore"):
-        optimum = maximize(objective, _start(inner, lay))
+    optimum, lay = _optimum(inner, reml)
     singular = _singular(design, lay, optimum.phi)
     if _saturated(inner, lay, optimum):
         optimum.converged = False
@@ -149,6 +147,17 @@ def fit_ml(design: Design, reml: bool = False) -> MLFit:
     return MLFit(design, reml, logLik, npar, _fixef(design, lay, optimum, scaling),
                  _varcorr(design, lay, optimum.phi, scaling), optimum.converged,
                  bool(singular), messages, optimum.max_grad)
+
+
+def _optimum(inner: Design, reml: bool) -> tuple[Optimum, ParamLayout]:
+    """The gaussian LMM's exact profiled likelihood (:mod:`hglm.ml.profiled`) where it
+    applies, else the Laplace objective over every parameter."""
+    with np.errstate(all="ignore"):
+        if profiled.applies(inner):
+            objective = profiled.ProfiledLMM(inner, reml)
+            return profiled.maximize_profiled(objective), objective.layout
+        objective = LaplaceObjective(inner, reml)
+        return maximize(objective, _start(inner, objective.layout)), objective.layout
 
 
 #: a fitted mean this close to the edge of its range is "numerically 0 or 1" (R's glm.fit

@@ -168,17 +168,20 @@ _PROGRAMS: OrderedDict = OrderedDict()
 CACHE_SIZE = 16
 
 
-def _samplers(fgraph, n_dev: int, per_dev: int, tune: int, target_accept: float,
-              dense_mass: bool, max_tree_depth: int):
+def _samplers(fgraph, names: tuple[str, ...], n_dev: int, per_dev: int, tune: int,
+              target_accept: float, dense_mass: bool | tuple, max_tree_depth: int):
     """The jitted programs for one structure: ``init(z0, keys, consts)`` and
-    ``run(length)(state, consts)`` over all chains."""
+    ``run(length)(state, consts)`` over all chains; positions are dicts keyed by ``names``
+    (the value variables), so ``dense_mass`` may name blocks of them (numpyro's structured
+    mass matrix: dense within each tuple of names, diagonal elsewhere)."""
     import jax
     from numpyro.infer.hmc import hmc
 
     logp_fn = _funcify(fgraph)
+    dense_mass = [tuple(b) for b in dense_mass] if isinstance(dense_mass, tuple) else dense_mass
 
     def potential(*consts):
-        return lambda z: -logp_fn(*z, *consts)[0]
+        return lambda z: -logp_fn(*(z[n] for n in names), *consts)[0]
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential, algo="NUTS")
 
@@ -224,9 +227,12 @@ def _cached(key, build):
 
 
 def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
-               target_accept: float, dense_mass: bool = False, progressbar: bool = True,
-               max_tree_depth: int = 10):
-    """Run numpyro's NUTS on the model's log density; returns (InferenceData, seconds)."""
+               target_accept: float, dense_mass: bool | tuple = False,
+               progressbar: bool = True, max_tree_depth: int = 10):
+    """Run numpyro's NUTS on the model's log density; returns (InferenceData, seconds).
+
+    ``dense_mass``: True (dense), False (diagonal), or a tuple of tuples of value-variable
+    names, each a block adapted dense (the rest diagonal)."""
     configure_jax()
     import jax
     import jax.numpy as jnp
@@ -234,16 +240,17 @@ def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
     start = time.perf_counter()
     fgraph, consts, key = _lift(model.value_vars, [model.logp()])
     n_dev, per_dev = _layout(chains)
+    names = tuple(v.name for v in model.value_vars)
     init, program = _cached(
         ("nuts", key, n_dev, per_dev, tune, target_accept, dense_mass, max_tree_depth),
-        lambda: _samplers(fgraph, n_dev, per_dev, tune, target_accept, dense_mass,
+        lambda: _samplers(fgraph, names, n_dev, per_dev, tune, target_accept, dense_mass,
                           max_tree_depth))
     consts = tuple(jnp.asarray(c) for c in consts)
 
     def shard(x):
         return jnp.reshape(x, (n_dev,) + ((per_dev,) if per_dev > 1 else ()) + x.shape[1:])
 
-    z0 = [shard(jnp.asarray(x)) for x in _initial_points(model, chains, seed)]
+    z0 = {n: shard(jnp.asarray(x)) for n, x in zip(names, _initial_points(model, chains, seed))}
     keys = shard(jax.random.split(jax.random.PRNGKey(seed), chains))
     state = init(z0, keys, consts)
     bar = _progress(progressbar, tune + draws, chains)
@@ -261,8 +268,9 @@ def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
     merged = jax.tree.map(lambda *xs: np.concatenate(
         [np.asarray(x).reshape((chains,) + x.shape[lead:]) for x in xs], axis=1), *out)
     positions, diverging, n_steps, accept, potential, energy, step_size = merged
+    positions = [positions[n] for n in names]
 
-    names, outputs = _posterior_vars(model)
+    out_names, outputs = _posterior_vars(model)
     graph, graph_consts, graph_key = _lift(model.value_vars, outputs)
     axes = (0,) * len(positions) + (None,) * len(graph_consts)
     constrain = _cached(("constrain", graph_key), lambda: jax.jit(jax.vmap(jax.vmap(
@@ -273,7 +281,7 @@ def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
              "tree_depth": np.floor(np.log2(np.maximum(n_steps, 1))).astype(int) + 1,
              "acceptance_rate": accept, "lp": -potential, "energy": energy,
              "step_size": step_size}
-    return _to_idata(model, dict(zip(names, values)), stats, elapsed), elapsed
+    return _to_idata(model, dict(zip(out_names, values)), stats, elapsed), elapsed
 
 
 def _chunks(total: int) -> list[int]:

@@ -29,7 +29,7 @@ AUTO_ORDER = ("numpyro", "pymc")
 #: is rank-deficient beyond ~12 dimensions; at 25 (a poisson GLMM with 10 groups of random
 #: slopes) 5 of 200 SBC fits left a chain stuck with its step size collapsed to ~1e-34
 DENSE_MAX = 12
-MASS_MATRICES = ("auto", "diag", "dense")
+MASS_MATRICES = ("auto", "diag", "dense", "block")
 
 
 def resolve_sampler(name: str) -> str:
@@ -78,23 +78,37 @@ class SamplerSettings:
         return asdict(self)
 
 
-def dense_mass(model: pm.Model, settings: SamplerSettings) -> bool:
-    """Whether to adapt a dense mass matrix (``"auto"``: up to :data:`DENSE_MAX` parameters)."""
-    if settings.mass_matrix != "auto":
+def dense_mass(model: pm.Model, settings: SamplerSettings,
+               grouped: frozenset[str] = frozenset()) -> bool | tuple[tuple[str, ...], ...]:
+    """The mass matrix to adapt: True (dense), False (diagonal), or numpyro's structured form,
+    a dense block over the population parameters (every value variable not in ``grouped``,
+    the group-effect variables) with the group effects diagonal.
+
+    ``"auto"``: dense up to :data:`DENSE_MAX` parameters, else diagonal; ``"block"``: the
+    block where the population parameters number 2 to :data:`DENSE_MAX` (numpyro only;
+    other samplers adapt a diagonal)."""
+    if settings.mass_matrix in ("dense", "diag"):
         return settings.mass_matrix == "dense"
-    size = sum(int(np.size(v)) for v in model.initial_point().values())
-    return size <= DENSE_MAX
+    sizes = {k: int(np.size(v)) for k, v in model.initial_point().items()}
+    if settings.mass_matrix == "auto":
+        return sum(sizes.values()) <= DENSE_MAX
+    population = tuple(sorted(v.name for v in model.value_vars if v.name not in grouped))
+    if settings.sampler != "numpyro" or not 2 <= sum(sizes[n] for n in population) <= DENSE_MAX:
+        return False
+    return (population,) if len(population) < len(sizes) else True
 
 
-def sample(model: pm.Model, settings: SamplerSettings, progressbar: bool = True):
+def sample(model: pm.Model, settings: SamplerSettings, progressbar: bool = True,
+           grouped: frozenset[str] = frozenset()):
     """Run NUTS; returns InferenceData and the wall time in seconds.
 
     numpyro runs through hglm's own JAX driver (:mod:`hglm.sample.jax_nuts`); the other
     samplers through ``pm.sample``.  The pointwise log-likelihood is left to
     :meth:`hglm.Fit.log_likelihood`, which computes it on the user's rows whatever the
-    strategy did to them.
+    strategy did to them.  ``grouped``: the value variables holding group effects (for the
+    ``"block"`` mass matrix).
     """
-    dense = dense_mass(model, settings)
+    dense = dense_mass(model, settings, grouped)
     if settings.sampler == "numpyro":
         from hglm.sample.jax_nuts import sample_jax
 
@@ -109,14 +123,14 @@ def sample(model: pm.Model, settings: SamplerSettings, progressbar: bool = True)
     )
     if settings.sampler == "pymc":
         kwargs["cores"] = settings.cores or min(settings.chains, os.cpu_count() or 1)
-        kwargs["init"] = "jitter+adapt_full" if dense else "jitter+adapt_diag"
+        kwargs["init"] = "jitter+adapt_full" if dense is True else "jitter+adapt_diag"
     else:
         kwargs["nuts_sampler"] = settings.sampler
         if settings.sampler == "blackjax":
             from hglm.sample.jax_nuts import configure_jax
 
             configure_jax()
-        if settings.sampler == "nutpie" and dense:
+        if settings.sampler == "nutpie" and dense is True:
             kwargs["nuts_sampler_kwargs"] = {"low_rank_modified_mass_matrix": True}
     start = time.perf_counter()
     idata = pm.sample(**kwargs)

@@ -75,6 +75,22 @@ def test_dense_mass_matrix_for_small_posteriors_only():
     assert not dense_mass(small, SamplerSettings(mass_matrix="diag"))
 
 
+def test_block_mass_matrix_is_dense_over_the_population_parameters_only():
+    from hglm.sample.nuts import dense_mass
+
+    model = hglm.Model("y ~ x + (1 | g)", toy_frame(n_groups=21), strategy="indexed",
+                       centered=False)
+    grouped = frozenset({"z_g"})
+    block = dense_mass(model.pymc_model, SamplerSettings(mass_matrix="block"), grouped)
+    assert block == (("Intercept_centered", "b", "sd_g_log__", "sigma_log__"),)
+    # elsewhere than numpyro a block is not available: diagonal
+    assert dense_mass(model.pymc_model, SamplerSettings(mass_matrix="block", sampler="pymc"),
+                      grouped) is False
+    fit = model.fit(draws=200, tune=300, chains=2, seed=3, mass_matrix="block",
+                    progressbar=False)
+    assert fit.diagnostics.divergences == 0 and fit.diagnostics.max_rhat < 1.05
+
+
 def test_compiled_sampler_reused_across_data_gives_the_fresh_draws():
     """The JAX driver keeps compiled programs per model structure with the data as
     arguments: a fit that reuses another data set's programs must equal a fresh one."""
