@@ -13,23 +13,22 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pandas as pd
-import pymc as pm
 
 from hglm import names
 from hglm.design.matrices import Design, make_design, used_columns
-from hglm.graph.assemble import build_model
-from hglm.graph.describe import Description, describe_model
 from hglm.graph.priors import PriorSet, resolve_priors
 from hglm.graph.strategies import get_strategy
-from hglm.results.fit import Fit
-from hglm.sample.diagnostics import warn_diagnostics
-from hglm.sample.nuts import SamplerSettings, sample
 from hglm.spec.families import Family
 from hglm.spec.model_spec import ModelSpec
 from hglm.spec.priors import Prior
 
 if TYPE_CHECKING:
+    import pymc as pm
+
+    from hglm.graph.describe import Description
     from hglm.ml.fit import MLFit
+    from hglm.results.fit import Fit
+    from hglm.sample.nuts import SamplerSettings
 
 __all__ = ["Model", "load"]
 
@@ -177,6 +176,8 @@ class Model:
     def pymc_model(self) -> pm.Model:
         """The compiled PyMC model (built on first use)."""
         if self._pymc_model is None:
+            from hglm.graph.assemble import build_model
+
             self._pymc_model = build_model(self.design, self.prior_set, self._strategy)
         return self._pymc_model
 
@@ -184,6 +185,8 @@ class Model:
         """The generated PyMC model as readable text, one commented block per part (data,
         priors, group effects in their parameterization, likelihood, outputs), as brms's
         ``stancode``: ``print(m.describe())``."""
+        from hglm.graph.describe import describe_model
+
         return describe_model(self.design, self.prior_set, self._strategy, self.pymc_model)
 
     @property
@@ -227,6 +230,10 @@ class Model:
         fit that ends with divergent transitions is run again at
         :data:`RETRY_TARGET_ACCEPT`, and ``fit.notes`` says so.
         """
+        from hglm.results.fit import Fit
+        from hglm.sample.diagnostics import warn_diagnostics
+        from hglm.sample.nuts import SamplerSettings
+
         chosen = target_accept is not None
         settings = SamplerSettings(draws, tune, chains, seed, sampler,
                                    target_accept if chosen else self.default_target_accept,
@@ -256,6 +263,8 @@ class Model:
                                 settings.chains, settings.seed, progressbar)
         grouped = frozenset(n for b in self.design.all_blocks
                             for n in names.group_effect_variables(b.label))
+        from hglm.sample.nuts import sample
+
         idata, elapsed = sample(self.pymc_model, settings, progressbar, grouped)
         self._strategy.complete(idata, self.design, settings.seed)
         return idata, elapsed
@@ -288,6 +297,10 @@ class Model:
         # non-centered: the same prior, written so that every variable can be drawn forwards
         # a model of its own: PyMC's forward sampling can leave the model it ran on unable to
         # compile its log density (bridge sampling needs it)
+        import pymc as pm
+
+        from hglm.graph.assemble import build_model
+
         fresh = build_model(self.design, self.prior_set, "indexed", False)
         drawn = [v.name for v in fresh.free_RVs + fresh.deterministics]
         if var_names is not None:
@@ -345,7 +358,9 @@ class Model:
 def load(path) -> Fit:
     """Read a fit written by ``Fit.save``: the same summaries, and the model rebuilt from its
     spec and data, so data-scaled defaults are re-derived exactly."""
+    from hglm.results.fit import Fit
     from hglm.results.io import read_fit
+    from hglm.sample.nuts import SamplerSettings
 
     saved = read_fit(path)
     model = Model.from_spec(ModelSpec.from_dict(saved), saved["data"])

@@ -88,10 +88,11 @@ def test_version_comes_from_the_installed_metadata(module):
 
 
 #: the pipeline's order: a module may import modules of its own stage or an earlier one
-PIPELINE = ["hglm.names", "hglm.notices", "hglm.environment", "hglm.parallel", "hglm.spec",
-            "hglm.design", "hglm.datasets", "hglm.graph", "hglm.sample", "hglm.results",
-            "hglm.ml", "hglm.comparison", "hglm.sensitivity", "hglm.interpret", "hglm.model",
-            "hglm.validation", "hglm.workflow", "hglm", "hglm.cli", "hglm.__main__"]
+PIPELINE = ["hglm.lazy", "hglm.names", "hglm.notices", "hglm.environment", "hglm.parallel",
+            "hglm.spec", "hglm.design", "hglm.datasets", "hglm.graph", "hglm.sample",
+            "hglm.results", "hglm.ml", "hglm.comparison", "hglm.sensitivity", "hglm.interpret",
+            "hglm.model", "hglm.validation", "hglm.workflow", "hglm", "hglm.cli",
+            "hglm.__main__"]
 
 #: ``Fit`` is the user's handle on every later stage: its convenience methods (``fit.r2()``,
 #: ``fit.sensitivity()``, ...) import those stages inside the method, as lme4's methods
@@ -127,6 +128,22 @@ def test_import_hglm_loads_no_heavy_dependency():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == "", f"import hglm loaded {out}"
+
+
+def test_model_and_maximum_likelihood_load_no_sampler_stack():
+    """A model's design, priors and strategy, and a gaussian ``fit_ml``, run without PyMC,
+    PyTensor, ArviZ or JAX (lme4 users comparing fits by likelihood never wait for them)."""
+    import subprocess
+    import sys
+
+    heavy = ["pymc", "pytensor", "arviz", "jax", "numpyro", "xarray", "matplotlib"]
+    code = ("import sys, hglm; d = hglm.datasets.load('sleepstudy'); "
+            "m = hglm.Model('Reaction ~ Days + (Days | Subject)', d); "
+            "m.fit_ml(); m.fit_ml(reml=True); m.priors; m.parameterization; "
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "", f"a model and its ML fit loaded {out}"
 
 
 def test_lazy_names_resolve_to_the_public_objects():

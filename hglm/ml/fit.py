@@ -16,7 +16,7 @@ import pandas as pd
 
 from hglm.design.matrices import Design
 from hglm.ml import profiled
-from hglm.ml.objective import LaplaceObjective, ParamLayout
+from hglm.ml.layout import ParamLayout
 from hglm.ml.optimize import Optimum, maximize
 from hglm.ml.scaling import Scaling, internal
 from hglm.notices import ConvergenceWarning, SingularFitWarning
@@ -156,6 +156,8 @@ def _optimum(inner: Design, reml: bool) -> tuple[Optimum, ParamLayout]:
         if profiled.applies(inner):
             objective = profiled.ProfiledLMM(inner, reml)
             return profiled.maximize_profiled(objective), objective.layout
+        from hglm.ml.objective import LaplaceObjective  # PyTensor: only where needed
+
         objective = LaplaceObjective(inner, reml)
         return maximize(objective, _start(inner, objective.layout)), objective.layout
 

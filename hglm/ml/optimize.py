@@ -11,11 +11,13 @@ out of the feasible region is held there, as in a projected Newton method.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import optimize
 
-from hglm.ml.objective import LaplaceObjective
+if TYPE_CHECKING:
+    from hglm.ml.objective import LaplaceObjective
 
 __all__ = ["Optimum", "maximize", "GRAD_TOL"]
 

@@ -34,7 +34,7 @@ import scipy.sparse as sp
 from scipy import optimize
 
 from hglm.design.matrices import Design
-from hglm.ml.objective import ParamLayout
+from hglm.ml.layout import ParamLayout
 from hglm.ml.optimize import Optimum
 
 __all__ = ["applies", "ProfiledLMM", "maximize_profiled"]

@@ -171,17 +171,22 @@ CACHE_SIZE = 16
 def _samplers(fgraph, names: tuple[str, ...], n_dev: int, per_dev: int, tune: int,
               target_accept: float, dense_mass: bool | tuple, max_tree_depth: int):
     """The jitted programs for one structure: ``init(z0, keys, consts)`` and
-    ``run(length)(state, consts)`` over all chains; positions are dicts keyed by ``names``
-    (the value variables), so ``dense_mass`` may name blocks of them (numpyro's structured
-    mass matrix: dense within each tuple of names, diagonal elsewhere)."""
+    ``run(length)(state, consts)`` over all chains.  Positions are a list in ``names``'
+    order, or, where ``dense_mass`` names blocks of value variables (numpyro's structured
+    mass matrix: dense within each tuple of names, diagonal elsewhere), a dict keyed by
+    ``names`` (numpyro orders a dict's leaves by name, which changes the draws; the list
+    keeps every other fit's draws as they were)."""
     import jax
     from numpyro.infer.hmc import hmc
 
     logp_fn = _funcify(fgraph)
-    dense_mass = [tuple(b) for b in dense_mass] if isinstance(dense_mass, tuple) else dense_mass
+    keyed = isinstance(dense_mass, tuple)
+    dense_mass = [tuple(b) for b in dense_mass] if keyed else dense_mass
 
     def potential(*consts):
-        return lambda z: -logp_fn(*(z[n] for n in names), *consts)[0]
+        if keyed:
+            return lambda z: -logp_fn(*(z[n] for n in names), *consts)[0]
+        return lambda z: -logp_fn(*z, *consts)[0]
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=potential, algo="NUTS")
 
@@ -250,7 +255,9 @@ def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
     def shard(x):
         return jnp.reshape(x, (n_dev,) + ((per_dev,) if per_dev > 1 else ()) + x.shape[1:])
 
-    z0 = {n: shard(jnp.asarray(x)) for n, x in zip(names, _initial_points(model, chains, seed))}
+    z0 = [shard(jnp.asarray(x)) for x in _initial_points(model, chains, seed)]
+    if isinstance(dense_mass, tuple):
+        z0 = dict(zip(names, z0))
     keys = shard(jax.random.split(jax.random.PRNGKey(seed), chains))
     state = init(z0, keys, consts)
     bar = _progress(progressbar, tune + draws, chains)
@@ -268,7 +275,8 @@ def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
     merged = jax.tree.map(lambda *xs: np.concatenate(
         [np.asarray(x).reshape((chains,) + x.shape[lead:]) for x in xs], axis=1), *out)
     positions, diverging, n_steps, accept, potential, energy, step_size = merged
-    positions = [positions[n] for n in names]
+    if isinstance(positions, dict):
+        positions = [positions[n] for n in names]
 
     out_names, outputs = _posterior_vars(model)
     graph, graph_consts, graph_key = _lift(model.value_vars, outputs)

@@ -6,10 +6,12 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
-import pytensor.tensor as pt
 
 from hglm.design.matrices import Design, GroupBlock
 from hglm.graph.strategies.layout import select
+from hglm.lazy import lazy
+
+pt = lazy("pytensor.tensor")
 
 __all__ = ["BlockParams", "FixedPart", "Strategy", "likelihood_name"]
 
@@ -17,7 +19,7 @@ __all__ = ["BlockParams", "FixedPart", "Strategy", "likelihood_name"]
 def likelihood_name(design: Design, suffix: str = "") -> str:
     """The response's name for its likelihood node in the model under construction, with
     ``_obs`` added where a response is called like a model variable (``b``, ``sigma``)."""
-    import pymc as pm
+    pm = lazy("pymc")
 
     name = design.response_name + suffix
     return name if name not in pm.modelcontext(None).named_vars else f"{name}_obs"

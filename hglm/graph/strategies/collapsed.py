@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 from scipy.special import gammaln
 
 from hglm.design.matrices import Design
 from hglm.graph.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
 from hglm.graph.strategies.indexed import IndexedStrategy
+from hglm.lazy import lazy
+
+pm = lazy("pymc")
+pt = lazy("pytensor.tensor")
 
 __all__ = ["CollapsedStrategy", "collapse_rows"]
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
 
 from hglm import names
 from hglm.design.matrices import Design, GroupBlock
@@ -27,6 +25,10 @@ from hglm.graph.strategies.centering import (
 from hglm.graph.strategies.hierarchical import Plan, is_intercept_only
 from hglm.graph.strategies.hierarchical import plan as hierarchical_plan
 from hglm.graph.strategies.layout import select, take
+from hglm.lazy import lazy
+
+pm = lazy("pymc")
+pt = lazy("pytensor.tensor")
 
 __all__ = ["IndexedStrategy", "group_effects", "partially_centered", "block_contribution",
            "NON_CENTRED_BELOW"]

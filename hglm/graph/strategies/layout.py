@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pytensor.tensor as pt
 
 from hglm.design.matrices import GroupBlock
+from hglm.lazy import lazy
+
+pt = lazy("pytensor.tensor")
 
 __all__ = ["PaddedRows", "select", "take"]
 

@@ -22,15 +22,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import pymc as pm
-import pytensor.tensor as pt
-import xarray as xr
 
 from hglm import names
 from hglm.design.matrices import Design, GroupBlock
 from hglm.graph.posterior import covariance_cholesky, draws_matrix
 from hglm.graph.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
 from hglm.graph.strategies.indexed import IndexedStrategy
+from hglm.lazy import lazy
+
+pm = lazy("pymc")
+pt = lazy("pytensor.tensor")
+xr = lazy("xarray")
 
 __all__ = ["MarginalStrategy", "marginal_factor"]
 

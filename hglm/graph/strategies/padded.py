@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import pymc as pm
-
 from hglm.design.matrices import Design, GroupBlock
 from hglm.graph.strategies.base import BlockParams, FixedPart, likelihood_name
 from hglm.graph.strategies.indexed import IndexedStrategy
 from hglm.graph.strategies.layout import PaddedRows
+from hglm.lazy import lazy
+
+pm = lazy("pymc")
 
 __all__ = ["PaddedStrategy", "MIN_ROWS", "MAX_PADDING"]
 

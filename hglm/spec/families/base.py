@@ -8,6 +8,7 @@ Code outside this package never branches on a family's or a link's name: it asks
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -262,9 +263,9 @@ class Family:
 
     def aux_from_internal(self, name: str, x):
         """The inverse of :meth:`aux_to_internal`, for NumPy arrays and PyTensor tensors."""
-        import pytensor.tensor as pt
-
-        xp = pt if isinstance(x, pt.TensorVariable) else np
+        # a tensor implies PyTensor is loaded; NumPy callers (fit_ml) never import it here
+        pt = sys.modules.get("pytensor.tensor")
+        xp = pt if pt is not None and isinstance(x, pt.TensorVariable) else np
         if name in self.info.ordered:
             return xp.cumsum(xp.concatenate([x[:1], xp.exp(x[1:])]))
         if name in self.info.probabilities:
