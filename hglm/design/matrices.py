@@ -26,8 +26,8 @@ from hglm.names import dpar_label
 from hglm.notices import DataWarning
 from hglm.spec.families import Family, as_family
 
-__all__ = ["GroupBlock", "Design", "NewData", "make_design", "evaluate_new_data", "formula_env",
-           "used_columns", "factor_labels"]
+__all__ = ["GroupBlock", "group_matrix", "Design", "NewData", "make_design",
+           "evaluate_new_data", "formula_env", "used_columns", "factor_labels"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,20 @@ class GroupBlock:
     @property
     def has_correlation(self) -> bool:
         return self.correlated and self.q > 1
+
+    def sparse(self):
+        """The N x (levels * q) group-effect matrix, level-major (scipy.sparse CSR)."""
+        return group_matrix(self.Z, self.index, self.n_levels)
+
+
+def group_matrix(Z: np.ndarray, index: np.ndarray, n_levels: int):
+    """``Z``'s rows spread over their levels' columns: N x (n_levels * q), level-major CSR
+    (column ``level * q + k`` holds term k of that level's rows)."""
+    import scipy.sparse as sp
+
+    n, q = Z.shape
+    cols = (index[:, None] * q + np.arange(q)).ravel()
+    return sp.csr_matrix((Z.ravel(), (np.repeat(np.arange(n), q), cols)), shape=(n, n_levels * q))
 
 
 @dataclass(frozen=True)

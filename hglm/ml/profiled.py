@@ -49,7 +49,7 @@ GAIN_TOL = 1e-6
 #: polishing goes on while a step promises more than this: the estimates then agree with the
 #: joint Laplace optimum to ~1e-7 (the log-likelihood is flat in them to second order)
 POLISH_TOL = 1e-11
-#: entries of :attr:`_Products.gram` at most (3 arrays: ~0.5 GB)
+#: entries of :attr:`_Products.gram`'s matrix at most (~0.3 GB with its index arrays)
 GRAM_MAX = 20_000_000
 #: a relative sd this small is a candidate for an exact zero (:meth:`ProfiledLMM.snapped`)
 ZERO = 1e-5
@@ -60,14 +60,6 @@ def applies(design: Design) -> bool:
     out exactly (a gaussian response on the identity link), sigma constant (no formula of
     its own)."""
     return design.family.exact_marginal and not design.dpars and bool(design.blocks)
-
-
-def _z_matrix(block, rows: int) -> sp.csr_matrix:
-    """A block's N x (levels * q) group-effect matrix, level-major."""
-    q = block.q
-    cols = (block.index[:, None] * q + np.arange(q)).ravel()
-    return sp.csr_matrix((block.Z.ravel(), (np.repeat(np.arange(rows), q), cols)),
-                         shape=(rows, block.n_levels * q))
 
 
 @dataclass
@@ -116,7 +108,7 @@ def _products(design: Design, order: list[int]) -> _Products:
     w = np.ones(design.n) if design.weights is None else np.asarray(design.weights, float)
     y = design.y - (0.0 if design.offset is None else design.offset)
     Xy = np.column_stack([design.X, y])
-    Z = [_z_matrix(design.blocks[k], design.n) for k in order]
+    Z = [design.blocks[k].sparse() for k in order]
     head, tail = Z[0], sp.hstack(Z[1:], format="csr") if len(Z) > 1 else None
     b0 = design.blocks[order[0]]
     q = b0.q
@@ -149,9 +141,8 @@ class ProfiledLMM:
         self.theta_index = np.concatenate(
             [np.arange(self.layout.n_phi)[self.layout.theta[k]] for k in self.order])
         self.diagonal = self.layout.theta_is_diagonal()[self.theta_index]
-        rest = [design.blocks[k] for k in self.order[1:]]
         self.scalar = all(b.q == 1 for b in design.blocks)
-        self.rest_levels = [b.n_levels for b in rest]
+        self.rest_levels = [design.blocks[k].n_levels for k in self.order[1:]]
 
     def _lams(self, theta: np.ndarray) -> list[np.ndarray]:
         phi = np.zeros(self.layout.n_phi)
@@ -178,30 +169,33 @@ class ProfiledLMM:
         """``(schur, C, L2)`` of the other factors: ``C = L2' Z2'WZ1 lam1 L11^-T`` and the
         Schur complement ``L2' Z2'WZ2 L2 + I - C C'`` (dense, S x S)."""
         P = self.products
-        if self.scalar:             # every Lambda diagonal: scale the stored entries
-            l2 = np.repeat([lam[0, 0] for lam in lams[1:]], self.rest_levels)
-            C = P.cross.copy()
-            C.data = P.cross.data * l2[P.cross_rows] * right.ravel()[P.cross.indices]
-            schur = P.rest_dense * np.outer(l2, l2)
-            L2 = sp.diags(l2)
-            if P.gram is not None:    # the lower triangle only, scaled once it is dense
-                pairs, K = P.gram
-                schur = P.rest_dense.copy()
-                schur.reshape(-1)[pairs] -= K @ right.ravel() ** 2
-                schur *= l2[:, None]
-                schur *= l2
-                schur[np.diag_indices_from(schur)] += 1.0
-                return schur, C, L2
-        else:
-            L2 = self._blockdiag(lams)
-            q = right.shape[1]
-            R = sp.block_diag(list(np.swapaxes(right, 1, 2)), format="csr") if q > 1 else \
-                sp.diags(right.ravel())
-            C = (L2.T @ P.cross @ R).tocsr()
-            schur = (L2.T @ P.rest @ L2).toarray()
+        if self.scalar and P.gram is not None:
+            return self._rest_scalar(lams, right)
+        L2 = self._blockdiag(lams)
+        q = right.shape[1]
+        R = sp.block_diag(list(np.swapaxes(right, 1, 2)), format="csr") if q > 1 else \
+            sp.diags(right.ravel())
+        C = (L2.T @ P.cross @ R).tocsr()
+        schur = (L2.T @ P.rest @ L2).toarray()
         schur[np.diag_indices_from(schur)] += 1.0
         schur -= (C @ C.T).toarray()
         return schur, C, L2
+
+    def _rest_scalar(self, lams: list[np.ndarray], right: np.ndarray):
+        """:meth:`_rest` where every Lambda is diagonal: the stored entries are scaled, and
+        C C' comes from :attr:`_Products.gram` (the lower triangle only, which is all the
+        Cholesky reads)."""
+        P = self.products
+        l2 = np.repeat([lam[0, 0] for lam in lams[1:]], self.rest_levels)
+        C = P.cross.copy()
+        C.data = P.cross.data * l2[P.cross_rows] * right.ravel()[P.cross.indices]
+        pairs, K = P.gram
+        schur = P.rest_dense.copy()
+        schur.reshape(-1)[pairs] -= K @ right.ravel() ** 2
+        schur *= l2[:, None]
+        schur *= l2
+        schur[np.diag_indices_from(schur)] += 1.0
+        return schur, C, sp.diags(l2)
 
     def solve(self, theta: np.ndarray):
         """(-2 log L, beta-hat, r2) at ``theta``; LinAlgError where a factor is not positive

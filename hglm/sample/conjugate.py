@@ -18,7 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from hglm import names
-from hglm.design.matrices import Design, GroupBlock
+from hglm.design.matrices import Design, GroupBlock, group_matrix
 from hglm.graph.priors import PriorSet
 from hglm.spec.priors import InverseGamma, InverseWishart, MvNormal
 
@@ -62,10 +62,7 @@ class ConjugateProblem:
     @property
     def G(self) -> sp.csr_matrix:
         """(J q) x N sparse map: ``G @ v`` sums ``Z[i, k] v[i]`` over each level's rows."""
-        n, q = self.Z.shape
-        rows = (self.index[:, None] * q + np.arange(q)).ravel()
-        cols = np.repeat(np.arange(n), q)
-        return sp.csr_matrix((self.Z.ravel(), (rows, cols)), shape=(self.n_levels * q, n))
+        return group_matrix(self.Z, self.index, self.n_levels).T.tocsr()
 
     @property
     def fixed_only(self) -> bool:

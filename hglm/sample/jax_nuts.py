@@ -256,7 +256,8 @@ def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
         return jnp.reshape(x, (n_dev,) + ((per_dev,) if per_dev > 1 else ()) + x.shape[1:])
 
     z0 = [shard(jnp.asarray(x)) for x in _initial_points(model, chains, seed)]
-    if isinstance(dense_mass, tuple):
+    keyed = isinstance(dense_mass, tuple)       # block mass matrix: positions by name
+    if keyed:
         z0 = dict(zip(names, z0))
     keys = shard(jax.random.split(jax.random.PRNGKey(seed), chains))
     state = init(z0, keys, consts)
@@ -275,7 +276,7 @@ def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
     merged = jax.tree.map(lambda *xs: np.concatenate(
         [np.asarray(x).reshape((chains,) + x.shape[lead:]) for x in xs], axis=1), *out)
     positions, diverging, n_steps, accept, potential, energy, step_size = merged
-    if isinstance(positions, dict):
+    if keyed:
         positions = [positions[n] for n in names]
 
     out_names, outputs = _posterior_vars(model)
