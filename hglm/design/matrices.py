@@ -27,7 +27,7 @@ from hglm.notices import DataWarning
 from hglm.spec.families import Family, as_family
 
 __all__ = ["GroupBlock", "group_matrix", "Design", "NewData", "make_design",
-           "evaluate_new_data", "formula_env", "used_columns", "factor_labels"]
+           "evaluate_new_data", "formula_env", "used_columns", "factor_labels", "take_rows"]
 
 
 @dataclass(frozen=True)
@@ -220,6 +220,24 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
                     n_dropped, success_level, categories, weights=w, matrices=matrices)
     subs = tuple(_dpar_design(design, name, p, env) for name, p in aux_parsed.items())
     return dataclasses.replace(design, dpars=subs) if subs else design
+
+
+def take_rows(design: Design, rows: np.ndarray, y: np.ndarray | None = None) -> Design:
+    """The design of some of its rows (a boolean mask or indices), every level kept, so a
+    level left without rows still has its effects (from their prior); ``y``: a new response
+    for those rows."""
+    idx = np.flatnonzero(rows) if rows.dtype == bool else np.asarray(rows)
+
+    def cut(values):
+        return None if values is None else values[idx]
+
+    blocks = tuple(dataclasses.replace(b, Z=b.Z[idx], index=b.index[idx]) for b in design.blocks)
+    return dataclasses.replace(
+        design, data=design.data.iloc[idx].reset_index(drop=True),
+        row_index=design.row_index[idx], y=cut(design.y) if y is None else y,
+        trials=cut(design.trials), X=design.X[idx], offset=cut(design.offset),
+        weights=cut(design.weights), blocks=blocks,
+        dpars=tuple(take_rows(sub, idx, y) for sub in design.dpars))
 
 
 def _dpar_design(design: Design, name: str, parsed: ParsedFormula, env: Environment) -> Design:

@@ -1,7 +1,9 @@
 """Every strategy defines the same model: equal log densities where they must be equal, and
 posteriors that agree within Monte Carlo error."""
 
+import dataclasses
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -117,6 +119,52 @@ def test_marginal_density_with_a_sigma_per_row_is_the_dense_multivariate_normal(
     assert _marginal_potential(model, point, "y") == pytest.approx(expected, rel=1e-9)
 
 
+def _dense_covariance(values, d, block, sigma2):
+    """sigma^2 I + Z Sigma Z' over the design's rows, for one (possibly correlated) block."""
+    sd, corr = values[f"sd_{block.label}"], np.eye(block.q)
+    if block.has_correlation:
+        corr[1, 0] = corr[0, 1] = values[f"cor_{block.label}"][0]
+    Zfull = np.zeros((d.n, block.n_levels * block.q))
+    for k in range(block.q):
+        Zfull[np.arange(d.n), block.index * block.q + k] = block.Z[:, k]
+    cov = np.kron(np.eye(block.n_levels), sd[:, None] * corr * sd[None, :])
+    return np.diag(sigma2) + Zfull @ cov @ Zfull.T
+
+
+@pytest.mark.parametrize("family, formula, weighted", [
+    ("lognormal", "y ~ x + (1 + x | g)", False),
+    ("hurdle_lognormal", "y ~ x + (1 + x | g)", False),
+    ("hurdle_lognormal", "y ~ x + (1 | g) + (1 | h)", True),
+])
+def test_lognormal_marginal_density_is_the_dense_normal_of_log_y(family, formula, weighted):
+    """log y of the positive rows is N(X b [+ sampled effects], sigma^2 / w + Z Sigma Z'),
+    plus the Jacobian -sum w log y and, for the hurdle, sum w [y = 0] log hu + w [y > 0]
+    log(1 - hu); rows of weight w count w times."""
+    df = toy_frame(n_groups=6, per_group=6).assign(w=np.tile([1.0, 2.0, 0.5], 12))
+    df["y"] = np.exp(df.y) * (np.arange(len(df)) % 4 != 1 if family.startswith("hurdle") else 1)
+    m = hglm.Model(formula, df, family, centered=False, weights="w" if weighted else None)
+    assert m.parameterization["strategy"] == "marginal"
+    model = m.pymc_model
+    point, values = _point_values(model, seed=2)
+    d = m.design
+    w = df.w.to_numpy() if weighted else np.ones(d.n)
+    pos = d.y > 0
+    mean = d.X @ values["beta"]
+    g = d.blocks[0]
+    for block in d.blocks[1:]:
+        mean = mean + values[f"r_{block.label}"][block.index, 0]
+    sub = dataclasses.replace(g, Z=g.Z[pos], index=g.index[pos])
+    V = _dense_covariance(values, dataclasses.replace(d, y=d.y[pos]), sub,
+                          values["sigma"] ** 2 / w[pos])
+    logy, wp = np.log(d.y[pos]), w[pos]
+    expected = (stats.multivariate_normal(mean[pos], V).logpdf(logy) - np.sum(wp * logy)
+                + np.sum(-0.5 * np.log(wp) - 0.5 * (wp - 1) * np.log(2 * np.pi
+                                                                  * values["sigma"] ** 2)))
+    if family.startswith("hurdle"):
+        expected += np.sum(w * np.where(pos, np.log1p(-values["hu"]), np.log(values["hu"])))
+    assert _marginal_potential(model, point, "y") == pytest.approx(expected, rel=1e-9)
+
+
 def _binary_frame(seed=0):
     rng = np.random.default_rng(seed)
     n = 400
@@ -227,6 +275,11 @@ def _nested_counts(seed=0):
                          "brood": pd.Categorical(rows), "loc": pd.Categorical(loc[rows])})
 
 
+def _hurdle_frame():
+    """Simulated zeros and lognormal positives with correlated group effects (tests/reference)."""
+    return pd.read_csv(Path(__file__).parents[1] / "reference" / "hurdle_sim.csv")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("make, variants", [
     (lambda s: hglm.Model("Reaction ~ Days + (Days | Subject)", s),
@@ -242,9 +295,11 @@ def _nested_counts(seed=0):
      ({"strategy": "indexed"}, {"strategy": "indexed", "centered": False})),
     (lambda s: hglm.Model("Reaction ~ Days + (Days | Subject)", s, sigma="~ Days"),
      ({"strategy": "marginal"}, {"strategy": "indexed"})),
+    (lambda s: hglm.Model("y ~ x + (1 + x | g)", _hurdle_frame(), family="hurdle_lognormal"),
+     ({"strategy": "marginal"}, {"strategy": "indexed"})),
 ], ids=["gaussian-marginal", "bernoulli-collapsed", "binomial-centered",
          "gaussian-hierarchical-corr",
-        "poisson-hierarchical", "gaussian-sigma-formula-marginal"])
+        "poisson-hierarchical", "gaussian-sigma-formula-marginal", "hurdle-lognormal-marginal"])
 def test_strategies_give_the_same_posterior(make, variants, sleepstudy):
     fits = []
     for kwargs in variants:

@@ -171,18 +171,21 @@ def test_zero_families_match_pymc(family, aux, dist):
 
 
 def test_zero_inflated_effects_stay_non_centered_and_zeros_do_not_weigh():
-    """Zero-inflated families sample their group effects non-centered (centered ones made
-    every divergent SBC fit, ``_ZeroInflated.centers``); a hurdle's zeros carry no weight in
-    the centering's working response (they say nothing about the count part's mean)."""
+    """The zero-inflated negative binomial and hurdle negative binomial sample their group
+    effects non-centered (centered ones made every divergent SBC fit, ``centers = False``);
+    the zero-inflated Poisson follows the data, whose zeros carry no weight in the
+    centering's working response (they say nothing about the count part's mean)."""
     data = pd.read_csv(REFERENCE / "zicounts_sim.csv")
-    assert hglm.Model("y ~ x + (1 | g)", data, family="poisson").parameterization["g"] \
-        == "hierarchically centered"
-    # so do the hurdle negative binomial and lognormal (centered fits: 22 of 83 and 14 of 149
-    # divergent in their first full SBC, non-centered 0); hurdle poisson's centered did not
-    for family in ("zero_inflated_poisson", "zero_inflated_negbinomial", "hurdle_negbinomial"):
+    for family in ("poisson", "zero_inflated_poisson"):
+        assert hglm.Model("y ~ x + (1 | g)", data, family=family).parameterization["g"] \
+            == "hierarchically centered"
+    # centered fits: 55 of 115 and 22 of 83 divergent in their first full SBC, non-centered
+    # 0; hurdle poisson's centered did not
+    for family in ("zero_inflated_negbinomial", "hurdle_negbinomial"):
         assert hglm.Model("y ~ x + (1 | g)", data, family=family).parameterization["g"] \
             == "non-centered"
     y = data.y.to_numpy()
-    _, w = hglm.Family("hurdle_poisson").working_response(y, None)
     _, w_counts = hglm.Family("poisson").working_response(y, None)
-    assert np.all(w[y == 0] == 0) and np.array_equal(w[y > 0], w_counts[y > 0])
+    for family in ("hurdle_poisson", "zero_inflated_poisson"):
+        _, w = hglm.Family(family).working_response(y, None)
+        assert np.all(w[y == 0] == 0) and np.array_equal(w[y > 0], w_counts[y > 0])

@@ -14,17 +14,22 @@ O(levels q^2 p), whatever the number of rows.  Other factors' effects stay sampl
 (:class:`IndexedStrategy`) and the residual is then formed row by row.  After sampling,
 :meth:`MarginalStrategy.complete` draws the integrated effects from their exact conditional
 ``u_j ~ N(M_j^-1 w_j / sigma^2, M_j^-1)``, ``r_j = L u_j``.
+
+Other families take this path on the rows where they are gaussian after a fixed transform
+(``family.gaussian_part``): a lognormal's log y; a hurdle lognormal's positive rows, whose
+zeros and hurdle probability add terms free of the effects (``family.gaussian_remainder``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from hglm import names
-from hglm.design.matrices import Design, GroupBlock
+from hglm.design.matrices import Design, GroupBlock, take_rows
 from hglm.graph.posterior import covariance_cholesky, draws_matrix
 from hglm.graph.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
 from hglm.graph.strategies.indexed import IndexedStrategy
@@ -34,7 +39,18 @@ pm = lazy("pymc")
 pt = lazy("pytensor.tensor")
 xr = lazy("xarray")
 
-__all__ = ["MarginalStrategy", "marginal_factor"]
+__all__ = ["MarginalStrategy", "marginal_factor", "gaussian_design"]
+
+
+def gaussian_design(design: Design) -> Design:
+    """The rows on which the likelihood is gaussian in the mean's linear predictor, as a
+    gaussian design of the transformed response (a gaussian model's own design)."""
+    from hglm.spec.families import Family
+
+    part = design.family.gaussian_part(design.y)
+    sub = design if part.rows is None else take_rows(design, part.rows)
+    return dataclasses.replace(sub, y=part.z, family=Family("gaussian", "identity"),
+                               dpars=tuple(d for d in sub.dpars if d.dpar == "sigma"))
 
 
 def marginal_factor(design: Design) -> str:
@@ -97,8 +113,9 @@ class MarginalStrategy(Strategy):
         self.others = IndexedStrategy(centered)
 
     def unsupported(self, design: Design) -> str | None:
-        if not design.family.exact_marginal:
-            return "it integrates random effects out of gaussian models with the identity link"
+        if design.family.gaussian_part(design.y) is None:
+            return ("it integrates random effects out of gaussian models with the identity "
+                    "link (and lognormal ones)")
         if not design.blocks:
             return "the model has no random effects to integrate out"
         return None
@@ -120,6 +137,21 @@ class MarginalStrategy(Strategy):
 
     def likelihood(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                    aux: dict) -> None:
+        rows = design.family.gaussian_part(design.y).rows
+        weights = np.ones(design.n) if design.weights is None else design.weights
+        remainder = design.family.gaussian_remainder(design.y, aux, weights)
+        sub = gaussian_design(design)
+        sigma = aux["sigma"]
+        if rows is not None:
+            fixed = FixedPart(fixed.X[rows], fixed.coef)
+            sigma = sigma[rows] if sub.dpars else sigma
+        by_label = {b.label: b for b in sub.blocks}
+        blocks = [dataclasses.replace(p, block=by_label[p.block.label]) for p in blocks]
+        pm.Potential(likelihood_name(design, "_marginal"),
+                     self._loglik(sub, fixed, blocks, sigma) + remainder)
+
+    def _loglik(self, design: Design, fixed: FixedPart, blocks: list[BlockParams], sigma):
+        """The gaussian design's log-likelihood with the chosen factor integrated out."""
         chosen, _, Z, index, G, y = self._integrated(design)
         sw = _root_weights(design)
         labels = {b.label for b in chosen}
@@ -130,8 +162,7 @@ class MarginalStrategy(Strategy):
         L = pt.linalg.block_diag(*[p.scale_tril() for p in inside]) if len(inside) > 1 \
             else inside[0].scale_tril()
         if design.dpars:        # sigma per row (a formula of its own): whiten row by row
-            self._heteroscedastic(design, fixed, outside, aux["sigma"], Z, index, G, L, sw)
-            return
+            return self._heteroscedastic(design, fixed, outside, sigma, index, G, L)
         if not outside:
             s = _stats(Z, index, G, fixed.X * sw[:, None], y * sw)
             coef = fixed.coef if fixed.X.shape[1] else pt.zeros(0)
@@ -145,24 +176,22 @@ class MarginalStrategy(Strategy):
             rtr = pt.sum(resid**2)
             Ztr = pt.zeros((G, Q))[index].inc(pt.as_tensor(Z) * resid[:, None])
             ZtZ = _cross(Z, index, G, Z)
-        sigma2 = aux["sigma"] ** 2
+        sigma2 = sigma ** 2
         A = pt.tensordot(pt.tensordot(pt.as_tensor(ZtZ), L, axes=[[2], [0]]), L,
                          axes=[[1], [0]]).dimshuffle(0, 2, 1)          # L' ZtZ_j L
         M = pt.eye(Q)[None] + A / sigma2
         w = pt.dot(Ztr, L)                                               # (L' Ztr_j)'
         logdet, quad = _logdet_quad(M, w, Q)
-        loglik = -0.5 * (n * pt.log(2 * np.pi * sigma2) + pt.sum(logdet)
-                         + (rtr - pt.sum(quad) / sigma2) / sigma2)
-        pm.Potential(likelihood_name(design, "_marginal"), loglik)
+        return -0.5 * (n * pt.log(2 * np.pi * sigma2) + pt.sum(logdet)
+                       + (rtr - pt.sum(quad) / sigma2) / sigma2)
 
-    def _heteroscedastic(self, design: Design, fixed: FixedPart, outside, sigma, Z, index, G,
-                         L, sw) -> None:
+    def _heteroscedastic(self, design: Design, fixed: FixedPart, outside, sigma, index, G, L):
         """The same integral with a sigma per row: with ``v_i = w_i / sigma_i^2``, ``M_j = I +
         L' (sum_i v_i Z_i Z_i') L`` and ``w_j = L' sum_i v_i Z_i r_i``, log p(y_j) = -1/2 [sum_i
         w_i log(2 pi sigma_i^2) + log|M_j| + sum_i v_i r_i^2 - w_j' M_j^-1 w_j] (Woodbury with
         D = diag(sigma^2); sufficient statistics no longer apply, the cost is per row)."""
-        Q = Z.shape[1]
-        Zu = self._integrated(design)[2]         # the caller's Z is scaled by sqrt(w)
+        Zu = self._integrated(design)[2]         # unscaled by sqrt(w): v carries the weights
+        Q = Zu.shape[1]
         weights = 1.0 if design.weights is None else design.weights
         v = weights / sigma**2
         resid = design.y - self.others.linear_predictor(design, fixed, outside)
@@ -172,11 +201,11 @@ class MarginalStrategy(Strategy):
         M = pt.eye(Q)[None] + pt.tensordot(pt.tensordot(ZtZ, L, axes=[[2], [0]]), L,
                                            axes=[[1], [0]]).dimshuffle(0, 2, 1)
         logdet, quad = _logdet_quad(M, pt.dot(Ztr, L), Q)
-        loglik = -0.5 * (pt.sum(weights * pt.log(2 * np.pi * sigma**2)) + pt.sum(logdet)
-                         + pt.sum(v * resid**2) - pt.sum(quad))
-        pm.Potential(likelihood_name(design, "_marginal"), loglik)
+        return -0.5 * (pt.sum(weights * pt.log(2 * np.pi * sigma**2)) + pt.sum(logdet)
+                       + pt.sum(v * resid**2) - pt.sum(quad))
 
     def complete(self, idata, design: Design, seed: int | None = None) -> None:
+        design = gaussian_design(design)
         chosen, outside, Z, index, G, y = self._integrated(design)
         sw = _root_weights(design)
         Zs = Z * sw[:, None]
@@ -236,6 +265,8 @@ class MarginalStrategy(Strategy):
             pos += block.q
 
     def notes(self, design: Design) -> dict[str, str]:
+        transformed = not design.family.exact_marginal
+        design = gaussian_design(design)
         chosen, outside = self.split(design)
         out = self.others.notes(design, outside)
         factor = chosen[0].factor
@@ -243,7 +274,10 @@ class MarginalStrategy(Strategy):
             f"log p({design.response_name} | fixed effects, sds, correlations, sigma) with "
             f"{factor}'s effects integrated out exactly (per-level Woodbury identity"
             + (", on sufficient statistics)" if not (outside or design.dpars)
-               else ", each row whitened by its own sigma)" if design.dpars else ")"))
+               else ", each row whitened by its own sigma)" if design.dpars else ")")
+            + ("; normal on the family's transformed response (log y) where it is, plus the "
+               "terms free of the effects (the Jacobian; a hurdle's zeros)" if transformed
+               else ""))
         for block in chosen:
             out[names.r(block.label)] = (f"{block.label}'s effects, drawn after sampling from "
                                          "their exact conditional posterior, draw by draw")
@@ -253,6 +287,7 @@ class MarginalStrategy(Strategy):
         return [names.r(block.label) for block in self.split(design)[0]]
 
     def describe(self, design: Design) -> dict[str, str]:
+        design = gaussian_design(design)
         chosen, outside = self.split(design)
         out = {b.label: "marginalized" for b in chosen}
         out.update(self.others.describe(design, outside))

@@ -18,7 +18,7 @@ from hglm.spec.families.links import LINKS, Link
 from hglm.spec.families.responses import check_response_numeric, sample_sd
 
 __all__ = ["FamilyDef", "Family", "FAMILIES", "register", "as_family", "delta_variance",
-           "THRESHOLD_VARIANCE"]
+           "THRESHOLD_VARIANCE", "GaussianPart"]
 
 #: the latent (link-scale) residual variance of a threshold model: the variance of the
 #: standard logistic, normal and Gumbel (minimum) distributions (Nakagawa, Johnson &
@@ -32,6 +32,18 @@ def delta_variance(link: Link, eta, variance):
     if link.name == "identity":
         return variance
     return variance / link.derivative_numpy(eta) ** 2
+
+
+@dataclass(frozen=True)
+class GaussianPart:
+    """The rows on which a family's likelihood is a normal density in the mean's linear
+    predictor after a fixed transform of the response: there ``log p(y_i) = log N(z_i | eta_i,
+    sigma^2) + (terms free of eta)``, so the marginal strategy integrates the group effects
+    out of those rows exactly.  The terms free of eta (a Jacobian, a hurdle's zeros) come from
+    :meth:`FamilyDef.gaussian_remainder`."""
+
+    rows: np.ndarray | None       # boolean mask of the rows; None: every row
+    z: np.ndarray                 # the transformed response on those rows
 
 
 class FamilyDef:
@@ -161,6 +173,17 @@ class FamilyDef:
         """Whether group effects integrate out exactly (the ``marginal`` strategy, exact
         maximum likelihood rather than Laplace's approximation)."""
         return False
+
+    def gaussian_part(self, link: Link, y: np.ndarray) -> GaussianPart | None:
+        """Where the likelihood is gaussian in the linear predictor (None: nowhere): every row,
+        untransformed, for the families whose group effects integrate out exactly."""
+        return GaussianPart(None, np.asarray(y, dtype=float)) if self.exact_marginal(link) \
+            else None
+
+    def gaussian_remainder(self, link: Link, y: np.ndarray, aux: dict, weights: np.ndarray):
+        """sum_i w_i log p(y_i) less the normal densities of :meth:`gaussian_part` (a constant
+        or a PyTensor scalar of the auxiliary parameters)."""
+        return 0.0
 
     def summed_logp(self, link: Link, y, eta, aux, trials, weights: np.ndarray):
         """sum_i weights_i log p(y_i) (PyTensor; rows of weight 0, such as padding, left out
@@ -325,6 +348,12 @@ class Family:
     @property
     def exact_marginal(self) -> bool:
         return self.info.exact_marginal(self._link)
+
+    def gaussian_part(self, y: np.ndarray) -> GaussianPart | None:
+        return self.info.gaussian_part(self._link, y)
+
+    def gaussian_remainder(self, y: np.ndarray, aux: dict, weights: np.ndarray):
+        return self.info.gaussian_remainder(self._link, y, aux, weights)
 
     @property
     def identity_link(self) -> bool:

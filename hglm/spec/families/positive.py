@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from hglm.spec.families.base import THRESHOLD_VARIANCE, FamilyDef, delta_variance, register
+from hglm.spec.families.base import (
+    THRESHOLD_VARIANCE,
+    FamilyDef,
+    GaussianPart,
+    delta_variance,
+    register,
+)
 from hglm.spec.families.definitions import Binomial
 from hglm.spec.families.links import Link
 from hglm.spec.families.responses import check_positive, check_unit_interval, sample_sd
@@ -157,6 +163,14 @@ class LogNormal(FamilyDef):
     def working_response(self, link, y, trials, eta):
         z = self.location(y)
         return z, np.ones_like(z)
+
+    def gaussian_part(self, link, y):
+        """log y is normal: the marginal strategy integrates the effects out of it."""
+        return GaussianPart(None, self.location(y))
+
+    def gaussian_remainder(self, link, y, aux, weights):
+        """The Jacobian of y -> log y: -sum_i w_i log y_i."""
+        return -float(np.sum(weights * self.location(y)))
 
     def response_mean(self, link, eta, aux, trials):
         return np.exp(eta + np.asarray(aux["sigma"]) ** 2 / 2)

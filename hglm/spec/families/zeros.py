@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hglm.spec.families.base import register
+from hglm.spec.families.base import GaussianPart, register
 from hglm.spec.families.definitions import NegBinomial, Poisson
 from hglm.spec.families.links import LINKS
 from hglm.spec.families.positive import LogNormal
@@ -199,6 +199,11 @@ class _Hurdle(_ZeroCounts):
 
 @register
 class ZeroInflatedPoisson(_ZeroInflated, Poisson):
+    # the data's choice again since zeros weigh nothing in the centering's working response:
+    # 14 of the 19 sims whose centered fits diverged in the first full SBC refitted clean (at
+    # 0.99 where needed), and the 3 with the worst R-hat non-centered (cor_g bulk ESS
+    # 343-642) reached 2,725-3,856 for cor_g, 1,064-1,525 over all parameters
+    centers = True
     name = "zero_inflated_poisson"
     aux = ("zi",)
     ml_aux_start = {"zi": 0.2}
@@ -276,6 +281,23 @@ class HurdleLogNormal(LogNormal):
 
     def working_response(self, link, y, trials, eta):
         return _positive_only(y, super().working_response(link, y, trials, eta))
+
+    def gaussian_part(self, link, y):
+        """log y of the positive rows is normal; the zeros do not involve the mean."""
+        positive = np.asarray(y) > 0
+        return GaussianPart(positive, np.log(np.asarray(y, dtype=float)[positive]))
+
+    def gaussian_remainder(self, link, y, aux, weights):
+        """The zeros' log hu, the positives' log(1 - hu) and their Jacobian -log y."""
+        y = np.asarray(y, dtype=float)
+        positive = y > 0
+        jacobian = -float(np.sum(weights * np.log(np.where(positive, y, 1.0))))
+        # the rows' weights as float data, not a boolean mask: the JAX driver lifts float
+        # constants into arguments, so refits with another response reuse one program
+        zeros, positives = weights * ~positive, weights * positive
+        hu = aux["hu"]
+        xp = _xp(hu)
+        return jacobian + xp.sum(zeros * xp.log(hu) + positives * xp.log1p(-hu))
 
     summed_logp = _summed
 
