@@ -386,3 +386,19 @@ def test_padded_layout_has_the_same_log_density(formula, family):
     point, _ = _point_values(models[0], seed=2)
     logps = [m.compile_logp(mode=PYTHON)(point) for m in models]
     np.testing.assert_allclose(logps[0], logps[1], rtol=1e-10)
+
+
+@pytest.mark.parametrize("Q", [1, 2, 3])
+def test_conditional_draw_is_the_mean_plus_the_cholesky_noise(Q):
+    """The integrated effects' draw M^-1 w + C'^-1 eps (M = C C'), written out for Q <= 2,
+    equals NumPy's solves; so its distribution is N(M^-1 w, M^-1)."""
+    from hglm.graph.strategies.marginal import _gaussian_draw
+
+    rng = np.random.default_rng(Q)
+    A = rng.normal(size=(5, 7, Q, Q))
+    M = A @ np.swapaxes(A, -1, -2) + np.eye(Q)
+    w, eps = rng.normal(size=(5, 7, Q)), rng.normal(size=(5, 7, Q))
+    C = np.linalg.cholesky(M)
+    expected = (np.linalg.solve(M, w[..., None])
+                + np.linalg.solve(np.swapaxes(C, -1, -2), eps[..., None]))[..., 0]
+    assert np.allclose(_gaussian_draw(M, w, eps), expected, rtol=1e-12, atol=1e-12)

@@ -89,17 +89,29 @@ def _stats(Z: np.ndarray, index: np.ndarray, n_levels: int, X: np.ndarray,
                   XtX=X.T @ X, Xty=X.T @ y, yty=float(y @ y))
 
 
-def _logdet_quad(M, w, Q: int):
-    """log|M_j| and w_j' M_j^-1 w_j for a batch of small SPD matrices (closed forms for Q<=2)."""
-    if Q == 1:
-        m = M[:, 0, 0]
-        return pt.log(m), w[:, 0] ** 2 / m
-    if Q == 2:
-        a, b, d = M[:, 0, 0], M[:, 0, 1], M[:, 1, 1]
+def _logdet_quad(ZtZ, Ztr, L, scale, Q: int):
+    """log|M_j| and w_j' M_j^-1 w_j for every level j, with ``M_j = I + scale L' ZtZ_j L``
+    and ``w_j = L' Ztr_j``.  For Q <= 2 the entries are written out elementwise from the
+    upper triangle of ZtZ: XLA on CPU runs batched 2 x 2 products as one tiny GEMM per level
+    (gaussian-1M's 10,000 levels: a gradient took 3x as long with tensordot)."""
+    if Q <= 2:
+        z = {(b, c): ZtZ[:, b, c] for b in range(Q) for c in range(b, Q)}
+        r = [Ztr[:, b] for b in range(Q)]
+
+        def A(a, d):       # (L' ZtZ L)[a, d] = sum_bc L[b, a] ZtZ[b, c] L[c, d]
+            return sum(L[b, a] * L[c, d] * z[min(b, c), max(b, c)]
+                       for b in range(Q) for c in range(Q))
+        w = [sum(r[b] * L[b, a] for b in range(Q)) for a in range(Q)]
+        if Q == 1:
+            m = 1.0 + scale * A(0, 0)
+            return pt.log(m), w[0] ** 2 / m
+        a, b, d = 1.0 + scale * A(0, 0), scale * A(0, 1), 1.0 + scale * A(1, 1)
         det = a * d - b**2
-        return pt.log(det), (d * w[:, 0] ** 2 - 2 * b * w[:, 0] * w[:, 1] + a * w[:, 1] ** 2) / det
+        return pt.log(det), (d * w[0] ** 2 - 2 * b * w[0] * w[1] + a * w[1] ** 2) / det
+    M = pt.eye(Q)[None] + scale * pt.tensordot(pt.tensordot(pt.as_tensor(ZtZ), L, axes=[[2], [0]]),
+                                               L, axes=[[1], [0]]).dimshuffle(0, 2, 1)
     C = pt.linalg.cholesky(M)
-    v = pt.linalg.solve_triangular(C, w[:, :, None], lower=True)[:, :, 0]
+    v = pt.linalg.solve_triangular(C, pt.dot(Ztr, L)[:, :, None], lower=True)[:, :, 0]
     logdet = 2 * pt.sum(pt.log(pt.diagonal(C, axis1=1, axis2=2)), axis=1)
     return logdet, pt.sum(v**2, axis=1)
 
@@ -167,8 +179,9 @@ class MarginalStrategy(Strategy):
             s = _stats(Z, index, G, fixed.X * sw[:, None], y * sw)
             coef = fixed.coef if fixed.X.shape[1] else pt.zeros(0)
             rtr = s.yty - 2 * pt.dot(coef, s.Xty) + pt.dot(coef, pt.dot(s.XtX, coef))
-            Ztr = s.Zty - pt.tensordot(pt.as_tensor(s.ZtX), coef, axes=[[2], [0]]) \
-                if fixed.X.shape[1] else pt.as_tensor(s.Zty)
+            k = fixed.X.shape[1]      # one matrix-vector product over the levels' rows
+            Ztr = s.Zty - pt.dot(s.ZtX.reshape(G * Q, k), coef).reshape((G, Q)) if k \
+                else pt.as_tensor(s.Zty)
             ZtZ = s.ZtZ
         else:
             # the other factors' effects stay sampled, placed as the indexed strategy does
@@ -177,11 +190,7 @@ class MarginalStrategy(Strategy):
             Ztr = pt.zeros((G, Q))[index].inc(pt.as_tensor(Z) * resid[:, None])
             ZtZ = _cross(Z, index, G, Z)
         sigma2 = sigma ** 2
-        A = pt.tensordot(pt.tensordot(pt.as_tensor(ZtZ), L, axes=[[2], [0]]), L,
-                         axes=[[1], [0]]).dimshuffle(0, 2, 1)          # L' ZtZ_j L
-        M = pt.eye(Q)[None] + A / sigma2
-        w = pt.dot(Ztr, L)                                               # (L' Ztr_j)'
-        logdet, quad = _logdet_quad(M, w, Q)
+        logdet, quad = _logdet_quad(ZtZ, Ztr, L, 1.0 / sigma2, Q)
         return -0.5 * (n * pt.log(2 * np.pi * sigma2) + pt.sum(logdet)
                        + (rtr - pt.sum(quad) / sigma2) / sigma2)
 
@@ -198,9 +207,7 @@ class MarginalStrategy(Strategy):
         Zt = pt.as_tensor(Zu)
         ZtZ = pt.zeros((G, Q, Q))[index].inc(Zt[:, :, None] * Zt[:, None, :] * v[:, None, None])
         Ztr = pt.zeros((G, Q))[index].inc(Zt * (v * resid)[:, None])
-        M = pt.eye(Q)[None] + pt.tensordot(pt.tensordot(ZtZ, L, axes=[[2], [0]]), L,
-                                           axes=[[1], [0]]).dimshuffle(0, 2, 1)
-        logdet, quad = _logdet_quad(M, pt.dot(Ztr, L), Q)
+        logdet, quad = _logdet_quad(ZtZ, Ztr, L, 1.0, Q)
         return -0.5 * (pt.sum(weights * pt.log(2 * np.pi * sigma**2)) + pt.sum(logdet)
                        + pt.sum(v * resid**2) - pt.sum(quad))
 
@@ -226,7 +233,9 @@ class MarginalStrategy(Strategy):
             if not (outside or per_row) else None
         others = [(b, draws_matrix(post, names.r(b.label))) for b in outside]
         r = np.empty((S, G, Q))
-        chunk = max(1, min(S, int(2e7 // max(design.n, G * Q * Q))))
+        # draws per chunk: about 5e6 values in the largest array (per row where rows enter)
+        width = G * Q * Q if stats is not None else max(design.n, G * Q * Q)
+        chunk = max(1, min(S, int(5e6 // width)))
         for start in range(0, S, chunk):
             s = slice(start, min(S, start + chunk))
             if stats is not None:
@@ -246,13 +255,10 @@ class MarginalStrategy(Strategy):
             else:
                 s2 = sigma2[s][:, :, None]                     # (draws, 1, 1)
                 ZtZ_v, Ztr_v = ZtZ[None] / s2[..., None], Ztr / s2
-            M = np.eye(Q) + np.einsum("sba,sgbc,scd->sgad", Ls, ZtZ_v, Ls)
-            w = np.einsum("sgb,sba->sga", Ztr_v, Ls)
-            mean = np.linalg.solve(M, w[..., None])[..., 0]
-            C = np.linalg.cholesky(M)
-            noise = np.linalg.solve(np.swapaxes(C, -1, -2),
-                                    rng.standard_normal(mean.shape)[..., None])[..., 0]
-            r[s] = np.einsum("sab,sgb->sga", Ls, mean + noise)
+            M = np.eye(Q) + np.einsum("sba,sgbc,scd->sgad", Ls, ZtZ_v, Ls, optimize=True)
+            w = np.einsum("sgb,sba->sga", Ztr_v, Ls, optimize=True)
+            u = _gaussian_draw(M, w, rng.standard_normal(w.shape))
+            r[s] = np.einsum("sab,sgb->sga", Ls, u, optimize=True)
         chains, draws = post.sizes["chain"], post.sizes["draw"]
         pos = 0
         for block in chosen:
@@ -292,6 +298,27 @@ class MarginalStrategy(Strategy):
         out = {b.label: "marginalized" for b in chosen}
         out.update(self.others.describe(design, outside))
         return out
+
+
+def _gaussian_draw(M: np.ndarray, w: np.ndarray, eps: np.ndarray) -> np.ndarray:
+    """``M^-1 w + C'^-1 eps`` with ``M = C C'``: a draw from N(M^-1 w, M^-1) for stacks of
+    small SPD matrices (..., Q, Q); Q <= 2 written out (NumPy's batched solves of 2 x 2
+    systems cost more than the arithmetic), larger Q by NumPy's solves."""
+    Q = M.shape[-1]
+    if Q == 1:
+        c = np.sqrt(M[..., 0, 0])
+        return ((w[..., 0] / c + eps[..., 0]) / c)[..., None]
+    if Q == 2:
+        c00 = np.sqrt(M[..., 0, 0])
+        c10 = M[..., 1, 0] / c00
+        c11 = np.sqrt(M[..., 1, 1] - c10**2)
+        v0 = w[..., 0] / c00 + eps[..., 0]                    # C^-1 w + eps
+        v1 = (w[..., 1] - c10 * w[..., 0] / c00) / c11 + eps[..., 1]
+        x1 = v1 / c11                                         # C'^-1 v
+        return np.stack([(v0 - c10 * x1) / c00, x1], axis=-1)
+    C = np.linalg.cholesky(M)
+    mean = np.linalg.solve(M, w[..., None])[..., 0]
+    return mean + np.linalg.solve(np.swapaxes(C, -1, -2), eps[..., None])[..., 0]
 
 
 def _sigma2_draws(design: Design, posterior) -> np.ndarray:
