@@ -265,7 +265,7 @@ class Model:
                             for n in names.group_effect_variables(b.label))
         from hglm.sample.nuts import sample
 
-        idata, elapsed = sample(self.pymc_model, settings, progressbar, grouped)
+        idata, elapsed = sample(self.pymc_model, settings, progressbar, grouped, self.design.n)
         self._strategy.complete(idata, self.design, settings.seed)
         return idata, elapsed
 

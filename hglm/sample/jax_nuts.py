@@ -241,11 +241,12 @@ def _cached(key, build):
 
 def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
                target_accept: float, dense_mass: bool | tuple = False,
-               progressbar: bool = True, max_tree_depth: int = 10):
+               progressbar: bool = True, max_tree_depth: int = 10, rescale: bool = True):
     """Run numpyro's NUTS on the model's log density; returns (InferenceData, seconds).
 
     ``dense_mass``: True (dense), False (diagonal), or a tuple of tuples of value-variable
-    names, each a block adapted dense (the rest diagonal)."""
+    names, each a block adapted dense (the rest diagonal).  ``rescale``: look for
+    concentrated coordinates to sample at unit scale (:func:`_unit_scales`; dense only)."""
     configure_jax()
     import jax
     import jax.numpy as jnp
@@ -264,7 +265,7 @@ def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
         return jnp.reshape(x, (n_dev,) + ((per_dev,) if per_dev > 1 else ()) + x.shape[1:])
 
     x0 = _initial_points(model, chains, seed)
-    found = _unit_scales(fgraph, key, x0, consts) if dense_mass is True else None
+    found = _unit_scales(fgraph, key, x0, consts) if dense_mass is True and rescale else None
     scales = found[0] if found else [np.ones(x.shape[1:]) for x in x0]
     if found:
         x0 = _near_mode(x0, *found, seed)
@@ -314,6 +315,10 @@ def sample_jax(model: pm.Model, draws: int, tune: int, chains: int, seed: int,
 #: gets a mass set by that floor, not by its posterior: gaussian-1M's log sigma (sd 7e-4)
 #: held NUTS at step size 0.2 and 16 leapfrog steps per draw, against 0.7 and 6 unshrunk.
 CONCENTRATED = 1e4
+#: rows from which a fit looks for concentrated coordinates: the look compiles the log
+#: density's Hessian (2-4 s of sleepstudy's first fit), and a unit-scale coordinate such as
+#: log sigma has a posterior sd of about 1 / sqrt(2 rows), below 0.01 from 5,000 rows on
+RESCALE_ROWS = 5000
 #: Newton steps allowed to find the mode the rescaling is measured at
 NEWTON_STEPS = 50
 

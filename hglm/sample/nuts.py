@@ -99,21 +99,23 @@ def dense_mass(model: pm.Model, settings: SamplerSettings,
 
 
 def sample(model: pm.Model, settings: SamplerSettings, progressbar: bool = True,
-           grouped: frozenset[str] = frozenset()):
+           grouped: frozenset[str] = frozenset(), rows: int | None = None):
     """Run NUTS; returns InferenceData and the wall time in seconds.
 
     numpyro runs through hglm's own JAX driver (:mod:`hglm.sample.jax_nuts`); the other
     samplers through ``pm.sample``.  The pointwise log-likelihood is left to
     :meth:`hglm.Fit.log_likelihood`, which computes it on the user's rows whatever the
     strategy did to them.  ``grouped``: the value variables holding group effects (for the
-    ``"block"`` mass matrix).
+    ``"block"`` mass matrix).  ``rows``: the data's rows, where known; numpyro then looks for
+    coordinates to sample rescaled only from :data:`~hglm.sample.jax_nuts.RESCALE_ROWS` on.
     """
     dense = dense_mass(model, settings, grouped)
     if settings.sampler == "numpyro":
-        from hglm.sample.jax_nuts import sample_jax
+        from hglm.sample.jax_nuts import RESCALE_ROWS, sample_jax
 
         return sample_jax(model, settings.draws, settings.tune, settings.chains, settings.seed,
-                          settings.target_accept, dense_mass=dense, progressbar=progressbar)
+                          settings.target_accept, dense_mass=dense, progressbar=progressbar,
+                          rescale=rows is None or rows >= RESCALE_ROWS)
     kwargs = dict(
         draws=settings.draws, tune=settings.tune, chains=settings.chains,
         random_seed=settings.seed, target_accept=settings.target_accept,
