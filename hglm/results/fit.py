@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -24,9 +25,14 @@ class Fit:
     """A fitted model: ``idata`` (ArviZ InferenceData) plus lme4-style tables."""
 
     def __init__(self, model: Model, idata, settings: SamplerSettings, elapsed: float,
-                 notes: list[str] | None = None, call: dict | None = None):
+                 notes: list[str] | None = None, call: dict | None = None,
+                 complete: Callable[[object], None] | None = None):
         self.model = model
-        self.idata = idata
+        self._idata = idata
+        # the strategy's conditional draws (the integrated effects r_<group>), made on first
+        # use of ``idata``: 10M rows' 100,000 x 2 effects are 6.4 GB of draws, and the
+        # diagnostics, fixed effects and variance components do not need them
+        self._complete = complete
         self.settings = settings
         self.elapsed = elapsed
         self.notes = list(notes or [])      # what hglm decided while fitting, in plain words
@@ -73,12 +79,27 @@ class Fit:
         return self.model.design
 
     @property
+    def idata(self):
+        """The ArviZ InferenceData: posterior (every parameter, group effects included),
+        sample_stats, observed_data, and the groups added on request."""
+        if self._complete is not None:
+            complete, self._complete = self._complete, None
+            complete(self._idata)
+        return self._idata
+
+    @property
     def posterior(self):
         return self.idata.posterior
 
+    @property
+    def _sampled(self):
+        """The posterior as the sampler left it: every population parameter, without the
+        integrated effects that ``idata`` adds on first use."""
+        return self._idata.posterior
+
     @cached_property
     def diagnostics(self) -> Diagnostics:
-        return diagnose(self.idata, tables.population_vars(self.design, self.posterior))
+        return diagnose(self._idata, tables.population_vars(self.design, self._sampled))
 
     def summary(self) -> str:
         """lme4-like text: header, random effects, fixed effects, sampler diagnostics."""
@@ -86,7 +107,7 @@ class Fit:
 
     def fixef(self) -> pd.DataFrame:
         """Fixed effects: term, mean, sd, lower, upper (95%), r_hat, ess_bulk, ess_tail."""
-        return tables.fixef_table(self.design, self.posterior)
+        return tables.fixef_table(self.design, self._sampled)
 
     def shrinkage(self, threshold: float | dict[str, float] | None = None) -> pd.DataFrame:
         """Per slope: posterior mean and sd, the practical ``threshold``, P(|beta| > threshold)
@@ -101,7 +122,7 @@ class Fit:
     def varcorr(self) -> pd.DataFrame:
         """Variance components: group, name, kind (sd|cor), mean, sd, lower, upper, ess_bulk,
         r_hat."""
-        return tables.varcorr_table(self.design, self.posterior)
+        return tables.varcorr_table(self.design, self._sampled)
 
     def ranef(self) -> pd.DataFrame:
         """Group effects: one row per (group, level, term)."""

@@ -55,7 +55,8 @@ class SBCResult:
                            for k, v in (self.settings.get("dpars") or {}).items()),
                  f"divergent fits: {(fits['divergences'] > 0).sum()}, fits with R-hat > "
                  f"1.01: {(fits['max_rhat'] > 1.01).sum()}, refitted at a smaller step: "
-                 f"{int(fits['refitted'].sum()) if 'refitted' in fits else 0}, max R-hat "
+                 f"{int(fits['refitted'].sum()) if 'refitted' in fits else 0}, run on to "
+                 f"more draws: {_extended(fits, self.settings)}, max R-hat "
                  f"{fits['max_rhat'].max():.3f}, median ranks among "
                  f"{int(self.ranks['n_draws'].median())} draws",
                  self.table.to_string(index=False, float_format=lambda v: f"{v:.3g}"),
@@ -138,6 +139,13 @@ def _holm(p: np.ndarray) -> np.ndarray:
 
 
 # --- simulation and refits ----------------------------------------------------------------------
+def _extended(fits: pd.DataFrame, settings: dict) -> int:
+    """Fits whose chains ran on past the draws asked for (R-hat above 1.01: ``Model.fit``)."""
+    if "draws" not in fits or "draws" not in settings:
+        return 0                       # recorded before fits could run on
+    return int((fits["draws"] > settings["draws"]).sum())
+
+
 def _fit_one(model, sim: int, y: np.ndarray, truth: dict, settings: dict, seed: int):
     from hglm.results.tables import population_vars, scalar_draws
 
@@ -163,7 +171,10 @@ def _fit_one(model, sim: int, y: np.ndarray, truth: dict, settings: dict, seed: 
                      "n_draws": n_draws, "u": u})
     summary = {"sim": sim, "divergences": diag.divergences, "max_rhat": diag.max_rhat,
                "min_ess": diag.min_ess_bulk, "seconds": time.perf_counter() - start,
-               "target_accept": fit.settings.target_accept, "refitted": bool(fit.notes),
+               "target_accept": fit.settings.target_accept,
+               "refitted": fit.settings.target_accept != refit.default_target_accept
+               and settings.get("target_accept") is None,
+               "draws": fit.settings.draws,          # twice the asked where R-hat ran it on
                "parameterization": ", ".join(f"{k}: {v}" for k, v in
                                              refit.parameterization.items())}
     return rows, summary

@@ -61,7 +61,7 @@ _SCHEMA: dict[str, dict[str, type | tuple]] = {
     "model": {"formula": str, "family": str, "link": str, "strategy": str, "weights": str},
     "priors": {},  # any key -> str, checked against the model
     "sampling": {"draws": int, "tune": int, "chains": int, "seed": int, "sampler": str,
-                 "target_accept": float},
+                 "target_accept": float, "extend": bool},
     "compare": {"formulas": list, "method": str, "group": str, "K": int},
     "sensitivity": {"power_scaling": bool, "keys": list, "variants": dict},
     "interpret": {"conditional_effects": (bool, list), "r2": bool, "icc": bool,

@@ -132,7 +132,7 @@ def test_datagrid_holds_other_columns_at_typical_values(gaussian_fit):
 
 def test_draws_are_kept_through_selection(gaussian_fit):
     ours = hglm.predictions(gaussian_fit, by="f")
-    assert ours.draws.shape == (2, 300, 2)
+    assert ours.draws.shape == (2, gaussian_fit.settings.draws, 2)
     assert isinstance(ours, hglm.interpret.effects.Effects)
 
 

@@ -9,11 +9,13 @@ from hglm.sample.nuts import SamplerSettings
 from tests.conftest import toy_frame
 
 
-def _small_fit(seed, **kw):
+def _small_fit(seed, extend=False, **kw):
+    """100 draws as asked (``extend=False``: not run on where R-hat is above 1.01)."""
     m = hglm.Model("y ~ x + (1 | g)", toy_frame())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return m.fit(draws=100, tune=100, chains=2, seed=seed, progressbar=False, **kw)
+        return m.fit(draws=100, tune=100, chains=2, seed=seed, progressbar=False,
+                     extend=extend, **kw)
 
 
 def test_same_seed_same_draws():
@@ -146,6 +148,29 @@ def test_divergent_default_fit_is_refitted_at_a_smaller_step(monkeypatch):
     calls.clear()
     chosen = _small_fit(4, target_accept=0.8)
     assert chosen.settings.target_accept == 0.8 and chosen.notes == []
+
+
+def test_slowly_mixed_fit_runs_its_chains_on(monkeypatch):
+    """A fit whose R-hat is above the limit (here any R-hat above 0) is run with twice the
+    draws; with the same seed the warm-up and first draws repeat, so the chains run on from
+    where they stopped.  A fit whose R-hat says its chains are stuck (above 1.05) is not."""
+    from hglm import model as model_module
+    from hglm.sample import diagnostics
+
+    short = _small_fit(5)
+    assert short.settings.draws == 100 and short.notes == []
+    monkeypatch.setattr(diagnostics, "RHAT_MAX", 0.0)
+    monkeypatch.setattr(model_module, "EXTEND_RHAT_UP_TO", np.inf)
+    long = _small_fit(5, extend=True)
+    assert long.settings.draws == 200 and long.posterior.sizes["draw"] == 200
+    assert long.notes == [f"R-hat {short.diagnostics.max_rhat:.3f} (above 0.0) after 100 draws "
+                          "per chain: ran to 200"]
+    for name in ("beta", "sd_g", "sigma"):
+        np.testing.assert_array_equal(long.posterior[name].values[:, :100],
+                                      short.posterior[name].values)
+    assert long.call["draws"] == 100           # update() repeats the user's call
+    monkeypatch.setattr(model_module, "EXTEND_RHAT_UP_TO", 0.5)
+    assert _small_fit(5, extend=True).settings.draws == 100
 def test_erfcx_in_jax_matches_scipy_with_finite_gradients():
     """The probit link's log Phi needs erfcx, which PyTensor's JAX backend lacks without
     TensorFlow Probability; hglm's own is exact to 1e-12 relative, tails included."""
