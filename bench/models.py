@@ -66,9 +66,40 @@ def simulate_insteval(seed: int = 20261124) -> pd.DataFrame:
     return pd.DataFrame({"y": y, "s": cat("s", s), "d": cat("d", d), "dept": cat("k", dept)})
 
 
+def simulate_binary_slope(seed: int = 20261127) -> pd.DataFrame:
+    """Issue 19's binary GLMM that cannot be collapsed: 2,000 rows in 60 groups, two
+    continuous covariates, a correlated random intercept and slope (sds 0.8 and 0.5,
+    correlation 0.3)."""
+    rng = np.random.default_rng(seed)
+    n, G = 2000, 60
+    g = rng.integers(0, G, n)
+    x, z = rng.normal(size=n), rng.normal(size=n)
+    cov = np.array([[0.64, 0.12], [0.12, 0.25]])
+    u = rng.multivariate_normal([0.0, 0.0], cov, size=G)
+    eta = -0.3 + 0.8 * x - 0.4 * z + u[g, 0] + u[g, 1] * x
+    y = rng.binomial(1, 1 / (1 + np.exp(-eta)))
+    return pd.DataFrame({"y": y, "x": x, "z": z, "g": _labels("g", g, G)})
+
+
+def simulate_crossed_binary(seed: int = 20261128) -> pd.DataFrame:
+    """Issue 19's crossed binary GLMM: 7,500 rows, 300 subjects crossed with 40 items, a
+    continuous covariate (sds 1.0 and 0.6)."""
+    rng = np.random.default_rng(seed)
+    n, S, K = 7500, 300, 40
+    s, i = rng.integers(0, S, n), rng.integers(0, K, n)
+    x = rng.normal(size=n)
+    eta = 0.2 + 0.5 * x + rng.normal(0, 1.0, S)[s] + rng.normal(0, 0.6, K)[i]
+    y = rng.binomial(1, 1 / (1 + np.exp(-eta)))
+    return pd.DataFrame({"y": y, "x": x, "s": _labels("s", s, S), "item": _labels("i", i, K)})
+
+
 def load(name: str) -> pd.DataFrame:
     if name == "sim-insteval":
         return simulate_insteval()
+    if name == "sim-binaryslope":
+        return simulate_binary_slope()
+    if name == "sim-crossedbinary":
+        return simulate_crossed_binary()
     if name.startswith("sim-"):
         _, kind, n = name.split("-")
         return simulate(kind, int(n))
@@ -94,6 +125,11 @@ MODELS = {b.name: b for b in [
     Bench("gaussian-10k", "y ~ x + (x | g)", "y ~ x + (x | g)", "gaussian", "sim-gaussian-10000"),
     Bench("gaussian-100k", "y ~ x + (x | g)", "y ~ x + (x | g)", "gaussian",
           "sim-gaussian-100000"),
+    # the GLMMs of issue 19 that no reduction helps: a binary correlated slope, crossed binary
+    Bench("binary-slope", "y ~ x + z + (x | g)", "y ~ x + z + (x | g)", "bernoulli",
+          "sim-binaryslope"),
+    Bench("crossed-binary", "y ~ x + (1 | s) + (1 | item)", "y ~ x + (1 | s) + (1 | item)",
+          "bernoulli", "sim-crossedbinary"),
     # the largest: 100,000 groups; and a count GLMM whose rows do not reduce (bench/device.py)
     Bench("gaussian-10M", "y ~ x + (x | g)", "y ~ x + (x | g)", "gaussian",
           "sim-gaussian-10000000"),

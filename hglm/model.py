@@ -9,6 +9,7 @@ hands the next one a plain bundle, so each can be used and tested on its own.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -182,6 +183,10 @@ class Model:
         """Every prior the model uses: key, parameter, distribution, source (default|user)."""
         return self.prior_set.table()
 
+    def __getstate__(self) -> dict:
+        # the PyMC model holds partials that plain pickle refuses; it is rebuilt on first use
+        return {**self.__dict__, "_pymc_model": None}
+
     @property
     def pymc_model(self) -> pm.Model:
         """The compiled PyMC model (built on first use)."""
@@ -307,7 +312,8 @@ class Model:
         sampler draws every effect itself."""
         if settings.sampler == "gibbs":
             return None
-        return lambda idata: self._strategy.complete(idata, self.design, settings.seed)
+        # a partial, not a lambda: a Fit not yet completed still pickles
+        return functools.partial(self._strategy.complete, design=self.design, seed=settings.seed)
 
     def sample_prior_predictive(self, draws: int = 500, seed: int | None = None):
         """Draws from the priors and the prior predictive distribution (InferenceData).

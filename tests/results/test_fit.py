@@ -62,3 +62,25 @@ def test_save_never_overwrites_by_accident(sleep_fit, tmp_path):
     with pytest.raises(FileExistsError, match="not a saved hglm fit"):
         sleep_fit.save(path, overwrite=True)
     assert (path / "mine.txt").read_text() == "precious"
+
+
+def test_integrated_effects_are_drawn_on_first_use(monkeypatch):
+    """The marginal strategy's group effects are drawn when ``idata`` is first used, not by
+    ``fit`` (when the pointwise log-likelihood is not stored at once): the summary and the
+    diagnostics do without them, the draws are the same whenever they are made, and a fit
+    not yet completed pickles."""
+    import pickle
+
+    from hglm import model as model_module
+
+    monkeypatch.setattr(model_module, "LOG_LIKELIHOOD_EAGER", 0)
+    m = hglm.Model("Reaction ~ Days + (Days | Subject)", hglm.datasets.load("sleepstudy"))
+    fit = m.fit(draws=100, tune=100, chains=2, seed=3, progressbar=False, extend=False)
+    assert m.parameterization["Subject"] == "marginalized"
+    assert "r_Subject" not in fit._sampled and "sd_Subject" in fit._sampled
+    assert "Subject" in fit.summary() and len(fit.varcorr()) == 3
+    assert fit.diagnostics.draws == 200 and "r_Subject" not in fit._sampled
+    copy = pickle.loads(pickle.dumps(fit))
+    effects = fit.posterior["r_Subject"].values
+    assert effects.shape == (2, 100, 18, 2)
+    np.testing.assert_array_equal(copy.posterior["r_Subject"].values, effects)

@@ -63,7 +63,8 @@ FULL_RUNS = Path(__file__).resolve().parents[2] / "docs" / "validation"
 
 @pytest.mark.parametrize("family", ["gaussian", "poisson", "binomial", "bernoulli", "student",
                                     "gamma", "lognormal", "beta", "betabinomial", "cumulative",
-                                    "hurdle_poisson", "hurdle_lognormal", "zero_inflated_poisson",
+                                    "hurdle_poisson", "hurdle_lognormal", "hurdle_negbinomial",
+                                    "zero_inflated_poisson",
                                     "gaussian_sigma"])
 def test_recorded_full_runs_meet_the_targets(family):
     """The full SBC of every family, as `hglm sbc FAMILY --out docs/validation/FAMILY`

@@ -42,15 +42,17 @@ xr = lazy("xarray")
 __all__ = ["MarginalStrategy", "marginal_factor", "gaussian_design"]
 
 
-def gaussian_design(design: Design) -> Design:
+def gaussian_design(design: Design) -> tuple[Design, np.ndarray | None]:
     """The rows on which the likelihood is gaussian in the mean's linear predictor, as a
-    gaussian design of the transformed response (a gaussian model's own design)."""
+    gaussian design of the transformed response (a gaussian model's own design), and those
+    rows (None: all)."""
     from hglm.spec.families import Family
 
     part = design.family.gaussian_part(design.y)
     sub = design if part.rows is None else take_rows(design, part.rows)
-    return dataclasses.replace(sub, y=part.z, family=Family("gaussian", "identity"),
-                               dpars=tuple(d for d in sub.dpars if d.dpar == "sigma"))
+    sub = dataclasses.replace(sub, y=part.z, family=Family("gaussian", "identity"),
+                              dpars=tuple(d for d in sub.dpars if d.dpar == "sigma"))
+    return sub, part.rows
 
 
 def marginal_factor(design: Design) -> str:
@@ -123,6 +125,15 @@ class MarginalStrategy(Strategy):
 
     def __init__(self, centered: bool | Mapping[str, bool] | None = None) -> None:
         self.others = IndexedStrategy(centered)
+        self._last: tuple = (None, None)
+
+    def _gaussian(self, design: Design) -> tuple[Design, np.ndarray | None]:
+        """:func:`gaussian_design`, remembered for the last design: describe, notes, the
+        likelihood and the conditional draws ask about the same one, and a hurdle's copies
+        its rows."""
+        if self._last[0] is not design:
+            self._last = (design, gaussian_design(design))
+        return self._last[1]
 
     def unsupported(self, design: Design) -> str | None:
         if design.family.gaussian_part(design.y) is None:
@@ -149,10 +160,9 @@ class MarginalStrategy(Strategy):
 
     def likelihood(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                    aux: dict) -> None:
-        rows = design.family.gaussian_part(design.y).rows
         weights = np.ones(design.n) if design.weights is None else design.weights
         remainder = design.family.gaussian_remainder(design.y, aux, weights)
-        sub = gaussian_design(design)
+        sub, rows = self._gaussian(design)
         sigma = aux["sigma"]
         if rows is not None:
             fixed = FixedPart(fixed.X[rows], fixed.coef)
@@ -212,7 +222,7 @@ class MarginalStrategy(Strategy):
                        + pt.sum(v * resid**2) - pt.sum(quad))
 
     def complete(self, idata, design: Design, seed: int | None = None) -> None:
-        design = gaussian_design(design)
+        design = self._gaussian(design)[0]
         chosen, outside, Z, index, G, y = self._integrated(design)
         sw = _root_weights(design)
         Zs = Z * sw[:, None]
@@ -272,7 +282,7 @@ class MarginalStrategy(Strategy):
 
     def notes(self, design: Design) -> dict[str, str]:
         transformed = not design.family.exact_marginal
-        design = gaussian_design(design)
+        design = self._gaussian(design)[0]
         chosen, outside = self.split(design)
         out = self.others.notes(design, outside)
         factor = chosen[0].factor
@@ -293,7 +303,7 @@ class MarginalStrategy(Strategy):
         return [names.r(block.label) for block in self.split(design)[0]]
 
     def describe(self, design: Design) -> dict[str, str]:
-        design = gaussian_design(design)
+        design = self._gaussian(design)[0]
         chosen, outside = self.split(design)
         out = {b.label: "marginalized" for b in chosen}
         out.update(self.others.describe(design, outside))
