@@ -78,7 +78,7 @@ def test_integrated_effects_are_drawn_on_first_use(monkeypatch):
     fit = m.fit(draws=100, tune=100, chains=2, seed=3, progressbar=False, extend=False)
     assert m.parameterization["Subject"] == "marginalized"
     assert "r_Subject" not in fit._sampled and "sd_Subject" in fit._sampled
-    assert "Subject" in fit.summary() and len(fit.varcorr()) == 3
+    assert "Subject" in fit.summary() and len(fit.varcorr()) == 4     # 2 sds, cor, sigma
     assert fit.diagnostics.draws == 200 and "r_Subject" not in fit._sampled
     copy = pickle.loads(pickle.dumps(fit))
     effects = fit.posterior["r_Subject"].values
