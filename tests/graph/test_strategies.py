@@ -313,6 +313,26 @@ def test_strategies_give_the_same_posterior(make, variants, sleepstudy):
     assert _agree(*fits, names) == []
 
 
+def test_crossed_informed_intercepts_anchor_the_one_with_fewer_levels():
+    """Two crossed random intercepts, both informed: the factor with the fewer levels carries
+    the intercept (its mean holds most of the intercept's uncertainty), the other is
+    partially centered on zero; nested factors keep the innermost as the anchor (above)."""
+    rng = np.random.default_rng(5)
+    s, item = rng.integers(0, 200, 5000), rng.integers(0, 25, 5000)
+    eta = rng.normal(0, 1.0, 200)[s] + rng.normal(0, 0.7, 25)[item]
+    df = pd.DataFrame({"y": rng.binomial(1, 1 / (1 + np.exp(-eta))),
+                       "x": rng.normal(size=5000), "s": pd.Categorical(s),
+                       "item": pd.Categorical(item)})
+    m = hglm.Model("y ~ x + (1 | s) + (1 | item)", df, family="bernoulli")
+    assert m.parameterization == {"strategy": "indexed", "s": "partially centered",
+                                  "item": "hierarchically centered"}
+    assert m._strategy.anchor(m.design).label == "item"
+    # forcing the subjects' centering off leaves the items the only candidate
+    forced = hglm.Model("y ~ x + (1 | s) + (1 | item)", df, family="bernoulli",
+                        centered={"item": False})
+    assert forced.parameterization["s"] == "hierarchically centered"
+
+
 def test_centered_correlated_density_is_the_multivariate_normal():
     m = hglm.Model("y ~ x + (1 + x + z | g)", toy_frame(), strategy="indexed", centered=True)
     model = m.pymc_model

@@ -64,8 +64,8 @@ FULL_RUNS = Path(__file__).resolve().parents[2] / "docs" / "validation"
 @pytest.mark.parametrize("family", ["gaussian", "poisson", "binomial", "bernoulli", "student",
                                     "gamma", "lognormal", "beta", "betabinomial", "cumulative",
                                     "hurdle_poisson", "hurdle_lognormal", "hurdle_negbinomial",
-                                    "zero_inflated_poisson",
-                                    "gaussian_sigma"])
+                                    "zero_inflated_poisson", "zero_inflated_negbinomial",
+                                    "gaussian_sigma", "zip_zi"])
 def test_recorded_full_runs_meet_the_targets(family):
     """The full SBC of every family, as `hglm sbc FAMILY --out docs/validation/FAMILY`
     recorded it at fit's default settings: calibrated, at most 2% of fits with a divergent

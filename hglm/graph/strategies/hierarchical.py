@@ -16,10 +16,12 @@ location-level altitude) is the textbook case.
 
 A block qualifies when it is a random intercept ``(1 | g)`` and the data inform its levels
 more than the prior does (:func:`hglm.graph.strategies.centering.informed`); of
-those, the one with the most levels becomes the anchor.  The random intercepts it is nested
-in form a chain of tiers (lecturers in departments, broods in locations), each tier's level
-predictors centered on the next tier out; a fixed column constant within a tier's levels
-(the intercept, a brood's year, a location's altitude) is carried by the outermost such tier.
+those, the one with the most levels becomes the anchor, unless another is crossed with it
+(then the one with the fewest levels: ``IndexedStrategy.anchor``).  The random intercepts
+it is nested in form a chain of tiers (lecturers in departments, broods in locations), each
+tier's level predictors centered on the next tier out; a fixed column constant within a
+tier's levels (the intercept, a brood's year, a location's altitude) is carried by the
+outermost such tier.
 Every tier is centered level by level only as far as the data inform it (partial centering).
 """
 

