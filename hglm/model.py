@@ -74,7 +74,8 @@ def _observed_data(idata, design: Design) -> None:
 
 
 def _design(spec: ModelSpec, data: pd.DataFrame) -> Design:
-    return make_design(spec.formula, data, spec.family_object, spec.weights, spec.dpar_dict)
+    return make_design(spec.formula, data, spec.family_object, spec.weights, spec.dpar_dict,
+                       spec.counts)
 
 
 def _response_column(data: pd.DataFrame, design: Design):
@@ -121,6 +122,15 @@ class Model:
         A column of likelihood weights: row i's log-likelihood counts ``weights[i]`` times
         (brms's ``weights()``, glmmTMB's ``weights``); integer weights are frequencies, so
         a row of weight 3 is three identical rows.
+    counts : str, optional
+        A column saying how many identical rows each row stands for (aggregated data: a row
+        with count 5 is five rows); priors and centering count each row as often.
+    engine : str, optional
+        ``"dask"`` reads ``data`` given as a path or glob of Parquet files with Dask.  A Dask
+        DataFrame (``engine`` implied) is reduced where its partitions are to the distinct
+        rows the model reads, with their counts (:mod:`hglm.design.distributed`), and the
+        model of those is exactly the model of all the rows; ``m.reduction`` says what it
+        did.  For models whose columns are discrete; others are refused with the reason.
     **dpars : str
         A formula for an auxiliary parameter of the family, by its name (brms's distributional
         parameters): ``sigma="~ x + (1 | g)"``, ``zi="~ x"``, ``phi="~ group"``.  Each has a
@@ -132,26 +142,45 @@ class Model:
     def __init__(self, formula: str, data: pd.DataFrame, family: str | Family = "gaussian",
                  priors: Mapping[str, Prior | str] | None = None, link: str | None = None,
                  strategy: str = "auto", centered: bool | Mapping[str, bool] | None = None,
-                 weights: str | None = None, **dpars: str) -> None:
-        spec = ModelSpec.of(formula, family, priors, link, strategy, centered, weights, dpars)
-        self._assemble(spec, _design(spec, data), data)
+                 weights: str | None = None, counts: str | None = None,
+                 engine: str | None = None, **dpars: str) -> None:
+        from hglm.design.distributed import read_data
+
+        spec = ModelSpec.of(formula, family, priors, link, strategy, centered, weights, dpars,
+                            counts)
+        self._build(spec, read_data(data, engine))
 
     @classmethod
     def from_spec(cls, spec: ModelSpec, data: pd.DataFrame) -> Model:
-        """The model ``spec`` describes, on ``data``."""
+        """The model ``spec`` describes, on ``data`` (a pandas or Dask DataFrame)."""
         model = cls.__new__(cls)
-        model._assemble(spec, _design(spec, data), data)
+        model._build(spec, data)
         return model
 
-    def _assemble(self, spec: ModelSpec, design: Design, data: pd.DataFrame) -> None:
+    def _build(self, spec: ModelSpec, data) -> None:
+        """The design of ``data`` (a Dask frame reduced to its distinct rows first), then
+        priors and strategy."""
+        from hglm.design.distributed import is_dask, reduce_rows
+
+        if is_dask(data):
+            rows, spec, reduction = reduce_rows(spec, data)
+            self._assemble(spec, _design(spec, rows), rows, source=data, reduction=reduction)
+        else:
+            self._assemble(spec, _design(spec, data), data)
+
+    def _assemble(self, spec: ModelSpec, design: Design, data: pd.DataFrame,
+                  source=None, reduction=None) -> None:
         """Priors and strategy for ``design``: the steps after the design, shared by every
-        way a model is made."""
+        way a model is made; ``source``: the data ``data`` was reduced from, as
+        ``reduction`` (:class:`hglm.design.distributed.Reduction`) says."""
         self.spec = spec
+        self.reduction = reduction
         self.family = design.family
         self.design = design
-        self.source_data = data            # the user's frame, so update() can add columns
+        # the user's frame, so update() can add columns
+        self.source_data = data if source is None else source
         columns = [c for d in design.predictors for c in used_columns(d.formula)]
-        columns += [spec.weights] if spec.weights else []
+        columns += [c for c in (spec.weights, spec.counts) if c]
         self.data = data[list(dict.fromkeys(columns))]
         self.prior_set: PriorSet = resolve_priors(design, spec.prior_dict)
         self._strategy = get_strategy(spec.strategy, design, spec.centering)  # refuses misfits
@@ -304,7 +333,7 @@ class Model:
                             for n in names.group_effect_variables(b.label))
         from hglm.sample.nuts import sample
 
-        return sample(self.pymc_model, settings, progressbar, grouped, self.design.n)
+        return sample(self.pymc_model, settings, progressbar, grouped, self.design.n_rows)
 
     def _completion(self, settings: SamplerSettings):
         """What the strategy adds to a posterior after sampling (``Fit`` runs it on first use
@@ -382,7 +411,7 @@ class Model:
             # the design dropped stay dropped
             data = data.assign(**{name: _response_column(data, design)})
         model = Model.__new__(Model)
-        model._assemble(self.spec, design, data)
+        model._assemble(self.spec, design, data, reduction=self.reduction)
         return model
 
     def fit_ml(self, reml: bool = False) -> MLFit:
@@ -398,7 +427,7 @@ class Model:
     def __repr__(self) -> str:
         dpars = "".join(f", {k}={v!r}" for k, v in self.spec.dpars)
         return (f"hglm.Model({self.formula!r}, family={self.spec.family!r}, "
-                f"link={self.spec.link!r}{dpars}, n={self.design.n})")
+                f"link={self.spec.link!r}{dpars}, n={self.design.n_rows})")
 
 
 def load(path) -> Fit:

@@ -26,7 +26,7 @@ __all__ = [
     "check_data_frame", "check_columns", "check_unique_columns", "check_column_types",
     "check_nonempty", "check_finite", "check_finite_design", "check_response_numeric",
     "check_counts", "check_binomial", "check_binary", "check_ordinal", "check_nlevels",
-    "check_variation",
+    "check_variation", "check_weights", "check_counts_column", "check_whole_column_transforms",
     "aliased_columns", "RANK_TOL",
 ]
 
@@ -123,6 +123,43 @@ def check_weights(data: pd.DataFrame, column: str) -> None:
                              f"finite and >= 0 (0 leaves a row out of the likelihood)")
     if not (w > 0).any():
         raise ValueError(f"weights column {column!r} is zero everywhere: no row would count")
+
+
+def check_counts_column(data: pd.DataFrame, column: str) -> None:
+    """Row counts of aggregated data: whole numbers >= 1, none missing."""
+    if column not in data.columns:
+        raise ValueError(f"counts column {column!r} is not in the data; columns are "
+                         f"{', '.join(map(str, data.columns[:10]))}")
+    values = data[column]
+    n = values.to_numpy(dtype=float) if pd.api.types.is_numeric_dtype(values) \
+        and not pd.api.types.is_bool_dtype(values) else None
+    if n is None or np.isnan(n).any() or (n < 1).any() or (n != np.round(n)).any():
+        raise ValueError(f"counts column {column!r} must hold whole numbers >= 1 (how many "
+                         f"identical rows each row stands for), got {values.dtype} values "
+                         f"such as {values.iloc[0]!r}")
+
+
+#: formulae's transforms whose values depend on the whole column (its mean, sd, quantiles or
+#: an orthogonal basis): on rows that stand for several rows each they would be computed as
+#: if each appeared once
+WHOLE_COLUMN_TRANSFORMS = ("center", "scale", "standardize", "poly", "bs")
+
+
+def check_whole_column_transforms(formulas: Iterable, counts: str) -> None:
+    """Refuse ``scale(x)`` and its kind with row counts (aggregated or reduced data)."""
+    import formulae
+
+    for parsed in formulas:
+        for text in [parsed.fixed_formula] + [t.expr for t in parsed.random]:
+            calls = {c.call.callee for t in formulae.model_description(text).terms
+                     for c in getattr(t, "components", []) if type(c).__name__ == "Call"}
+            used = sorted(calls & set(WHOLE_COLUMN_TRANSFORMS))
+            if used:
+                raise ValueError(
+                    f"formula {parsed.formula!r}: {', '.join(used)}() depends on the whole "
+                    f"column, and the rows here stand for several rows each ({counts!r}); "
+                    f"add the transformed column to the data before reducing it "
+                    f"(e.g. x_c = x - mean of x) and use it in the formula")
 
 
 def check_finite_design(values: np.ndarray, what: str) -> None:

@@ -102,8 +102,14 @@ class Design:
     #: an ordinal response's categories in order; ``y`` holds their codes 0 .. K-1
     categories: tuple | None = None
     #: likelihood weights per row (``weights="column"``), or None: each row's log-likelihood
-    #: counts ``weights[i]`` times, as brms's ``weights()`` and glmmTMB's ``weights``
+    #: counts ``weights[i]`` times, as brms's ``weights()`` and glmmTMB's ``weights``; with
+    #: ``counts``, the product of the two
     weights: np.ndarray | None = None
+    #: how many identical rows of the user's data each row stands for (``counts="column"``,
+    #: or a reduction of a Dask frame), or None: one each.  Data statistics (means and sds
+    #: of default priors and centering) count each row this many times, so a model of the
+    #: distinct rows is the model of all of them
+    counts: np.ndarray | None = None
     matrices: DesignMatrices | None = field(default=None, repr=False, compare=False)
     #: in an auxiliary parameter's design, that parameter's name (None: the mean's design)
     dpar: str | None = None
@@ -132,7 +138,13 @@ class Design:
 
     @property
     def n(self) -> int:
+        """The number of rows in the arrays (with ``counts``: the distinct rows)."""
         return len(self.y)
+
+    @property
+    def n_rows(self) -> int:
+        """The number of the user's rows the design stands for (``n`` without ``counts``)."""
+        return self.n if self.counts is None else int(self.counts.sum())
 
     @property
     def has_intercept(self) -> bool:
@@ -161,13 +173,16 @@ def formula_env() -> Environment:
 
 def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
                 family: str | Family = "gaussian", weights: str | None = None,
-                dpars: Mapping[str, str] | None = None) -> Design:
+                dpars: Mapping[str, str] | None = None, counts: str | None = None) -> Design:
     """Check the data against the formula and build the design (lme4's ``lFormula``);
     ``weights`` names a column of likelihood weights, ``dpars`` maps auxiliary parameters to
-    their formulas (``{"sigma": "~ x + (1 | g)"}``)."""
+    their formulas (``{"sigma": "~ x + (1 | g)"}``), ``counts`` a column saying how many
+    identical rows each row stands for (aggregated data)."""
     checks.check_data_frame(data)
     if weights is not None:
         checks.check_weights(data, weights)
+    if counts is not None:
+        checks.check_counts_column(data, counts)
     family = as_family(family)
     parsed = formula if isinstance(formula, ParsedFormula) else parse_formula(formula)
     aux_parsed = {name: parse_dpar_formula(name, text, parsed.response)
@@ -181,15 +196,20 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
     predictors = set().union(*(predictor_columns(p) for p in [parsed, *aux_parsed.values()]))
     checks.check_column_types(frame, [c for c in sorted(predictors) if c in frame])
     complete = ~frame.isna().any(axis=1)
-    n_dropped = int((~complete).sum())
+    multiplicity = None if counts is None else data[counts].to_numpy(dtype=np.int64)
+    n_dropped = int((~complete).sum()) if counts is None else int(multiplicity[~complete].sum())
     if n_dropped:
-        warnings.warn(f"dropped {n_dropped} of {len(frame)} rows with missing values in "
+        total = len(frame) if counts is None else int(multiplicity.sum())
+        warnings.warn(f"dropped {n_dropped} of {total} rows with missing values in "
                       f"{', '.join(c for c in columns if frame[c].isna().any())}",
                       DataWarning, stacklevel=3)
     frame = frame[complete]
     checks.check_nonempty(len(frame), n_dropped)
     checks.check_finite(frame, columns)
+    if counts is not None:
+        checks.check_whole_column_transforms([parsed, *aux_parsed.values()], counts)
     row_index = frame.index
+    multiplicity = None if counts is None else multiplicity[complete.to_numpy()]
     frame = frame.reset_index(drop=True)
 
     success_level = categories = None
@@ -214,10 +234,14 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
         checks.check_finite_design(offset, "the offset")
     X, names = _absorb_intercept(X, names) if family.absorbs_intercept \
         else _drop_aliased(X, names)
-    blocks = _blocks(parsed, frame, env, family)
+    n_rows = len(frame) if counts is None else int(multiplicity.sum())
+    blocks = _blocks(parsed, frame, env, family, n_rows)
     w = None if weights is None else data.loc[row_index, weights].to_numpy(dtype=float)
+    if multiplicity is not None:            # k identical rows: each log-likelihood k times
+        w = multiplicity.astype(float) if w is None else w * multiplicity
     design = Design(parsed, family, frame, row_index, y, trials, X, names, offset, blocks,
-                    n_dropped, success_level, categories, weights=w, matrices=matrices)
+                    n_dropped, success_level, categories, weights=w, counts=multiplicity,
+                    matrices=matrices)
     subs = tuple(_dpar_design(design, name, p, env) for name, p in aux_parsed.items())
     return dataclasses.replace(design, dpars=subs) if subs else design
 
@@ -236,7 +260,7 @@ def take_rows(design: Design, rows: np.ndarray, y: np.ndarray | None = None) -> 
         design, data=design.data.iloc[idx].reset_index(drop=True),
         row_index=design.row_index[idx], y=cut(design.y) if y is None else y,
         trials=cut(design.trials), X=design.X[idx], offset=cut(design.offset),
-        weights=cut(design.weights), blocks=blocks,
+        weights=cut(design.weights), counts=cut(design.counts), blocks=blocks,
         dpars=tuple(take_rows(sub, idx, y) for sub in design.dpars))
 
 
@@ -251,7 +275,7 @@ def _dpar_design(design: Design, name: str, parsed: ParsedFormula, env: Environm
         checks.check_finite_design(offset, f"the offset of {name!r}'s formula")
     X, names = _drop_aliased(X, names)
     blocks = tuple(dataclasses.replace(b, label=dpar_label(b.label, name), dpar=name)
-                   for b in _blocks(parsed, design.data, env, design.family))
+                   for b in _blocks(parsed, design.data, env, design.family, design.n_rows))
     return dataclasses.replace(design, formula=parsed, X=X, fixed_names=names, offset=offset,
                                blocks=blocks, matrices=matrices, dpar=name)
 
@@ -404,7 +428,7 @@ def _fixed(common, n: int):
 
 
 def _blocks(parsed: ParsedFormula, frame: pd.DataFrame, env: Environment,
-            family: Family) -> tuple[GroupBlock, ...]:
+            family: Family, n_rows: int) -> tuple[GroupBlock, ...]:
     blocks, seen = [], {}
     for term in parsed.random:
         matrices = _evaluate(term.expr, frame, env, parsed.formula)
@@ -414,7 +438,7 @@ def _blocks(parsed: ParsedFormula, frame: pd.DataFrame, env: Environment,
         names = tuple(matrices.common.as_dataframe().columns)
         checks.check_finite_design(Z, f"random term {term}")
         index, levels = _factor_index(frame, term.factor)
-        checks.check_nlevels(len(levels), term.factor, len(frame),
+        checks.check_nlevels(len(levels), term.factor, n_rows,
                              family.scale_parameter is not None)
         count = seen.get(term.factor, 0)
         seen[term.factor] = count + 1

@@ -31,7 +31,7 @@ from hglm.graph.priors import PriorEntry, PriorSet, shrinks
 from hglm.graph.shrinkage import shrinkage_slopes
 from hglm.graph.strategies import BlockParams, FixedPart, Strategy, get_strategy
 from hglm.graph.strategies.indexed import block_contribution, group_effects
-from hglm.spec.families.responses import sample_sd
+from hglm.spec.families.responses import sample_mean, sample_sd
 from hglm.spec.priors import LKJ, Prior
 
 __all__ = ["build_model"]
@@ -139,11 +139,11 @@ def _slopes(design: Design, entries: list[PriorEntry], cols: list[int], maker: _
     if not (entries[0].key == names.dpar_key(design.dpar, "fixed")
             and shrinks(entries[0].prior)):
         return maker.vector(name, entries, dims=dims)
-    sd = np.array([sample_sd(design.X[:, j]) for j in cols])
+    sd = np.array([sample_sd(design.X[:, j], design.counts) for j in cols])
     # families with a residual scale: coefficient scales relative to it (brms); others: 1
     scale = scales.get(design.family.scale_parameter, 1.0) if design.dpar is None else 1.0
     b_std = shrinkage_slopes(entries[0].prior, maker.values(entries[0].key, entries[0].prior),
-                             len(cols), design.n, scale, dims)
+                             len(cols), design.n_rows, scale, dims)
     return pm.Deterministic(name, b_std / sd, dims=dims)  # back on the predictors' scales
 
 
@@ -175,7 +175,7 @@ def _fixed_effects(design: Design, priors: PriorSet, maker: _PriorMaker,
     if not slopes:
         pm.Deterministic(beta_name, intercept_c[None], dims=coef_dim)
         return FixedPart(np.ones((design.n, 1)), intercept_c[None])
-    means = X[:, slopes].mean(axis=0)
+    means = np.array([sample_mean(X[:, j], design.counts) for j in slopes])
     b = _slopes(design, [entries[design.fixed_names[j]] for j in slopes], slopes, maker,
                 scales, names.slope_dim(dpar))
     intercept = intercept_c - pt.dot(means, b)
@@ -224,7 +224,7 @@ def _auxiliary(design: Design, priors: PriorSet, maker: _PriorMaker) -> dict:
             continue
         if coords is not None:      # an ordered vector: ordinal thresholds
             entry = priors.of_kind(name)[0]
-            start = family.aux_start(design.y, design.categories)[name]
+            start = family.aux_start(design.y, design.categories, design.counts)[name]
             aux[name] = ordered_iid(name, entry.prior, maker.values(entry.key, entry.prior),
                                     len(coords), dims=names.aux_dim(name), initval=start)
         elif name == "sigma" and priors.of_kind("sigma2"):

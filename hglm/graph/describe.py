@@ -21,6 +21,7 @@ from hglm.design.matrices import Design
 from hglm.graph.priors import PriorEntry, PriorSet
 from hglm.graph.shrinkage import NOTES as SHRINKAGE_NOTES
 from hglm.graph.strategies import Strategy
+from hglm.spec.families.responses import sample_mean
 
 __all__ = ["Description", "describe_model"]
 
@@ -58,10 +59,14 @@ def _header(design: Design, strategy: Strategy) -> str:
 
 
 def _data(design: Design) -> str:
-    lines = [f"N = {design.n} rows; response {design.response_name}"
+    lines = [f"N = {design.n_rows} rows; response {design.response_name}"
              + (" (successes of trials)" if design.trials is not None else "")]
+    if design.counts is not None:
+        lines.append(f"the rows as {design.n} distinct rows, each with its count; each "
+                     f"log-likelihood counts that many times")
     lines += _predictor_data(design)
-    if design.weights is not None:
+    if design.weights is not None and (design.counts is None
+                                       or not np.array_equal(design.weights, design.counts)):
         lines.append("likelihood weights: each row's log-likelihood times its weight "
                      f"(sum {_num(float(design.weights.sum()))})")
     for sub in design.dpars:
@@ -78,7 +83,8 @@ def _predictor_data(design: Design) -> list[str]:
         lines.append(f"fixed effects: {', '.join(design.fixed_names)}")
     slopes = [j for j, n in enumerate(design.fixed_names) if n != "Intercept"]
     if design.has_intercept and slopes:
-        means = ", ".join(f"{design.fixed_names[j]} {_num(design.X[:, j].mean())}" for j in slopes)
+        means = ", ".join(f"{design.fixed_names[j]} "
+                          f"{_num(sample_mean(design.X[:, j], design.counts))}" for j in slopes)
         lines.append(f"slopes centered at their means ({means}); the sampled intercept is "
                      f"{names.intercept_centered(design.dpar)}")
     if design.offset is not None:

@@ -101,12 +101,13 @@ class PriorSet:
 
 
 def _response_scale(design: Design) -> float:
-    return design.family.prior_scale(design.y)
+    return design.family.prior_scale(design.y, design.counts)
 
 
 def _intercept_location(design: Design) -> float:
     """The link of the mean response (rates and probabilities kept 0.01 inside their range)."""
-    return design.family.mean_on_link_scale(design.y, design.trials, margin=0.01)
+    return design.family.mean_on_link_scale(design.y, design.trials, margin=0.01,
+                                            counts=design.counts)
 
 
 def _predictor_defaults(design: Design, s_y: float, identity: bool,
@@ -118,10 +119,10 @@ def _predictor_defaults(design: Design, s_y: float, identity: bool,
         if name == "Intercept":
             out[name] = Normal(location, 2.5 * s_y)
         else:
-            out[name] = Normal(0.0, 2.5 * s_y / sample_sd(design.X[:, j]))
+            out[name] = Normal(0.0, 2.5 * s_y / sample_sd(design.X[:, j], design.counts))
     for block in design.blocks:
         for k, term in enumerate(block.terms):
-            scale = (s_y if identity else 2.5) / sample_sd(block.Z[:, k])
+            scale = (s_y if identity else 2.5) / sample_sd(block.Z[:, k], design.counts)
             out[names.sd_key(block.key_label, term)] = HalfStudentT(3.0, scale)
         if block.has_correlation:
             out[names.cor_key(block.key_label)] = LKJ(1.0)
@@ -135,10 +136,10 @@ def default_priors(design: Design) -> dict[str, Prior]:
     (:meth:`hglm.Family.aux_typical`)."""
     out = _predictor_defaults(design, _response_scale(design), design.family.identity_link,
                               _intercept_location(design))
-    aux = design.family.default_aux_priors(design.y)     # each family's own defaults
+    aux = design.family.default_aux_priors(design.y, design.counts)   # each family's own
     for sub in design.dpars:
         location = design.family.aux_link(sub.dpar).numpy(
-            design.family.aux_typical(sub.dpar, design.y))
+            design.family.aux_typical(sub.dpar, design.y, design.counts))
         for key, prior in _predictor_defaults(sub, 1.0, False, float(location)).items():
             out[key if key.startswith(("sd(", "cor(")) else names.dpar_key(sub.dpar, key)] = prior
         aux.pop(sub.dpar)

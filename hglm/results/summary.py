@@ -71,7 +71,8 @@ def format_summary(fit) -> str:
         f"Formula: {design.formula.formula}",
         *[f"         {d.formula.formula}  ({d.family.aux_link(d.dpar).name} link)"
           for d in design.dpars],
-        f"   Data: {design.n} observations"
+        f"   Data: {design.n_rows} observations"
+        + (f" ({design.n} distinct rows)" if design.counts is not None else "")
         + (f" ({design.n_dropped} rows with missing values dropped)" if design.n_dropped else ""),
         f"  Draws: {settings.chains} chains x {settings.draws} draws after {settings.tune} "
         f"warm-up = {settings.chains * settings.draws} draws; seed {settings.seed}",
@@ -83,7 +84,7 @@ def format_summary(fit) -> str:
         lines += [" " + row for row in _random_effects(dispersion, blocks)]
         levels = {b.factor_label: b.n_levels for b in blocks}
         groups = ", ".join(f"{g}, {n}" for g, n in levels.items())
-        lines.append(f"Number of obs: {design.n}, groups:  {groups}")
+        lines.append(f"Number of obs: {design.n_rows}, groups:  {groups}")
     elif family.scale_parameter and (dispersion.group == "Residual").any():
         row = dispersion[dispersion.group == "Residual"].iloc[0]
         lines += ["", f"Residual Std.Dev.: {_num(row['mean'])} "

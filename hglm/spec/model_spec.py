@@ -26,7 +26,8 @@ _DOT = re.compile(r"(?<![\w.])\.(?![\w.])")
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Formula, family, link, priors, strategy, centering and observation weights of a model.
+    """Formula, family, link, priors, strategy, centering, observation weights and row counts
+    of a model.
 
     Build one with :meth:`of` (which checks and normalizes its arguments) or take it from a
     model (``m.spec``) or a fit (``fit.spec``); :meth:`update` gives a changed copy.
@@ -42,13 +43,15 @@ class ModelSpec:
     #: auxiliary parameters with a formula of their own: (name, "~ x + (1 | g)"), in the
     #: family's order (brms's ``bf(y ~ ..., sigma ~ ...)``)
     dpars: tuple[tuple[str, str], ...] = ()
+    #: the data column saying how many identical rows each row stands for (aggregated data)
+    counts: str | None = None
 
     @classmethod
     def of(cls, formula: str, family: str | Family = "gaussian",
            priors: Mapping[str, Prior | str] | None = None, link: str | None = None,
            strategy: str = "auto", centered: bool | Mapping[str, bool] | None = None,
            weights: str | None = None,
-           dpars: Mapping[str, str] | None = None) -> ModelSpec:
+           dpars: Mapping[str, str] | None = None, counts: str | None = None) -> ModelSpec:
         """The spec of ``hglm.Model``'s arguments; bad priors, families, links and auxiliary
         formulas fail here."""
         if not isinstance(formula, str):
@@ -63,11 +66,12 @@ class ModelSpec:
                              "{'sd': 'HalfNormal(10)'}")
         forms = tuple((str(key), repr(as_prior(value, key)))
                       for key, value in (priors or {}).items())
-        if weights is not None and not isinstance(weights, str):
-            raise ValueError(f"weights must name a data column (weights='w'), got "
-                             f"{type(weights).__name__}")
+        for what, value in (("weights", weights), ("counts", counts)):
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"{what} must name a data column ({what}='w'), got "
+                                 f"{type(value).__name__}")
         return cls(formula, fam.name, fam.link, forms, strategy, _centering(centered), weights,
-                   _dpars(fam, dpars))
+                   _dpars(fam, dpars), counts)
 
     @property
     def family_object(self) -> Family:
@@ -108,7 +112,7 @@ class ModelSpec:
         args = {"formula": self.formula, "family": self.family, "priors": self.prior_dict,
                 "link": None if "family" in changes else self.link,
                 "strategy": self.strategy, "centered": self.centering,
-                "weights": self.weights, "dpars": self.dpar_dict}
+                "weights": self.weights, "dpars": self.dpar_dict, "counts": self.counts}
         if "formula" in changes:
             changes["formula"] = update_formula(self.formula, changes["formula"])
         args.update(changes)
@@ -119,14 +123,14 @@ class ModelSpec:
         return {"formula": self.formula, "family": self.family, "link": self.link,
                 "priors": self.prior_dict, "strategy": self.strategy,
                 "centered": self.centering, "weights": self.weights,
-                "dpars": self.dpar_dict}
+                "dpars": self.dpar_dict, "counts": self.counts}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> ModelSpec:
         return cls.of(values["formula"], values.get("family", "gaussian"),
                       values.get("priors"), values.get("link"),
                       values.get("strategy", "auto"), values.get("centered"),
-                      values.get("weights"), values.get("dpars"))
+                      values.get("weights"), values.get("dpars"), values.get("counts"))
 
 
 def _dpars(family: Family, dpars: Mapping[str, str] | None) -> tuple[tuple[str, str], ...]:

@@ -8,6 +8,7 @@ dataset = "sleepstudy"            # a bundled dataset, or: path = "data.csv" (CS
 formula = "Reaction ~ Days + (Days | Subject)"
 family = "gaussian"               # link = "..." for a non-default link
                                   # weights = "w": a column of likelihood weights
+                                  # counts = "n": rows standing for n identical rows each
 [model.sigma]                     # optional: a formula for an auxiliary parameter
 formula = "~ Days"                # (sigma, shape, phi, alpha, nu, zi, hu, ...)
 
@@ -58,7 +59,8 @@ __all__ = ["Spec", "SpecError", "load_spec", "parse_spec"]
 
 _SCHEMA: dict[str, dict[str, type | tuple]] = {
     "data": {"dataset": str, "path": str},
-    "model": {"formula": str, "family": str, "link": str, "strategy": str, "weights": str},
+    "model": {"formula": str, "family": str, "link": str, "strategy": str, "weights": str,
+              "counts": str},
     "priors": {},  # any key -> str, checked against the model
     "sampling": {"draws": int, "tune": int, "chains": int, "seed": int, "sampler": str,
                  "target_accept": float, "extend": bool},

@@ -103,3 +103,47 @@ def test_categorical_factor_levels_are_found_in_linear_time():
     df = pd.DataFrame({"y": np.zeros(n), "g": pd.Categorical(np.arange(n) % levels)})
     (block,) = make_design("y ~ 1 + (1 | g)", df).blocks
     assert block.n_levels == levels and block.levels[:2] == ("0", "1")
+
+
+def _aggregated(seed: int = 0):
+    """A frame of rows that repeat, and the same rows once each with their count."""
+    rng = np.random.default_rng(seed)
+    n = 600
+    g, x = rng.integers(0, 8, n), rng.integers(0, 3, n)
+    mean = 3 + rng.normal(0, 1.5, 8)[g] + (0.5 + rng.normal(0, 0.5, 8)[g]) * x
+    full = pd.DataFrame({"y": np.round(mean + rng.normal(0, 1, n)), "x": x,
+                         "g": np.array(list("abcdefgh"))[g]})
+    keys = ["y", "x", "g"]
+    return full, full.groupby(keys).size().rename("n").reset_index()
+
+
+@pytest.mark.parametrize("strategy", ["marginal", "indexed"])
+def test_counts_make_the_model_of_the_repeated_rows(strategy):
+    full, aggregated = _aggregated()
+    expanded = hglm.Model("y ~ x + (1 + x | g)", full, strategy=strategy)
+    counted = hglm.Model("y ~ x + (1 + x | g)", aggregated, counts="n", strategy=strategy)
+    assert counted.design.n == len(aggregated) and counted.design.n_rows == len(full)
+    pd.testing.assert_frame_equal(counted.priors, expanded.priors)
+    assert counted.parameterization == expanded.parameterization
+    point = expanded.pymc_model.initial_point()
+    point = {k: v + 0.1 for k, v in point.items()}
+    logp = [m.pymc_model.compile_logp(mode="FAST_COMPILE")(point) for m in (counted, expanded)]
+    assert logp[0] == pytest.approx(logp[1], rel=1e-10)
+    assert counted.fit_ml().logLik == pytest.approx(expanded.fit_ml().logLik, rel=1e-8)
+
+
+def test_counts_count_the_rows_dropped():
+    _, aggregated = _aggregated()
+    aggregated.loc[0, "x"] = np.nan
+    with pytest.warns(UserWarning, match=f"dropped {aggregated.n[0]} of 600 rows"):
+        d = make_design("y ~ x + (1 | g)", aggregated, counts="n")
+    assert d.n_rows == 600 - aggregated.n[0] and d.n_dropped == aggregated.n[0]
+
+
+@pytest.mark.parametrize("values, column", [([0], "n"), ([1.5], "n"), ([1], "m")])
+def test_bad_counts_are_refused(values, column):
+    _, aggregated = _aggregated()
+    aggregated["n"] = aggregated["n"].astype(float)
+    aggregated.loc[0, "n"] = values[0]
+    with pytest.raises(ValueError, match=f"counts column '{column}'"):
+        make_design("y ~ x + (1 | g)", aggregated, counts=column)

@@ -51,7 +51,8 @@ LOWER = 0.05
 def _working(design: Design) -> tuple[np.ndarray, np.ndarray]:
     """Working response and weights on the link scale, from the data alone (the family's),
     the weights times the rows' likelihood weights."""
-    return _weighted(design, design.family.working_response(design.y, design.trials))
+    return _weighted(design, design.family.working_response(design.y, design.trials,
+                                                            counts=design.counts))
 
 
 def _weighted(design: Design, working: tuple[np.ndarray, np.ndarray]):
@@ -59,15 +60,17 @@ def _weighted(design: Design, working: tuple[np.ndarray, np.ndarray]):
     return (z, w) if design.weights is None else (z, w * design.weights)
 
 
-def _per_level(block: GroupBlock, z: np.ndarray, w: np.ndarray):
-    """Per-level weighted LS of z on the block's terms: estimates, (G,q,q) information, ok."""
+def _per_level(block: GroupBlock, z: np.ndarray, w: np.ndarray, rows: np.ndarray | None):
+    """Per-level weighted LS of z on the block's terms: estimates, (G,q,q) information, ok;
+    ``rows``: how many of the user's rows each row stands for (``Design.counts``)."""
     q, G = block.q, block.n_levels
     WZ = block.Z * w[:, None]
     A = np.zeros((G, q, q))
     np.add.at(A, block.index, WZ[:, :, None] * block.Z[:, None, :])
     b = np.zeros((G, q))
     np.add.at(b, block.index, WZ * z[:, None])
-    counts = np.bincount(block.index[w > 0], minlength=G)     # rows that weigh at all
+    counts = np.bincount(block.index[w > 0], minlength=G,     # rows that weigh at all
+                         weights=None if rows is None else rows[w > 0])
     ok = (counts > q) & (np.linalg.cond(A + 1e-300) < 1e8)
     est = np.zeros((G, q))
     if ok.any():
@@ -114,7 +117,8 @@ def cautious_weights(est: np.ndarray, sampling: np.ndarray) -> np.ndarray:
 
 def _working_at(design: Design, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Working response and weights at the linear predictor ``eta`` (one IRLS step)."""
-    return _weighted(design, design.family.working_response(design.y, design.trials, eta))
+    return _weighted(design, design.family.working_response(design.y, design.trials, eta,
+                                                            design.counts))
 
 
 def _fixed_fit(design: Design, z: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -166,7 +170,8 @@ def _backfit(design: Design, z: np.ndarray, w: np.ndarray) -> tuple[dict, dict, 
     # the dispersion: the weighted residual variance (weights 1 for gaussian; a beta's
     # working weights mu (1 - mu) make an unweighted one ~4x too large, which left
     # well-informed levels non-centered at a fifth of the centered form's ESS)
-    scale = float(np.average((z - np.average(z, weights=w)) ** 2, weights=w) * np.mean(w)) \
+    n_rows = design.n_rows          # the mean weight per row of the user's data
+    scale = float(np.average((z - np.average(z, weights=w)) ** 2, weights=w) * w.sum() / n_rows) \
         if gaussian else 1.0
     effects = {b.label: np.zeros((b.n_levels, b.q)) for b in design.blocks}
     ratios = {b.label: np.zeros((b.n_levels, b.q)) for b in design.blocks}
@@ -175,7 +180,7 @@ def _backfit(design: Design, z: np.ndarray, w: np.ndarray) -> tuple[dict, dict, 
         for block in design.blocks:
             partial = z - sum((_contribution(o, effects[o.label]) for o in design.blocks
                                if o is not block), np.zeros_like(z))
-            est, A, ok = _per_level(block, partial, w)
+            est, A, ok = _per_level(block, partial, w, design.counts)
             if ok.sum() < 3:
                 effects[block.label] = np.zeros_like(est)
                 continue
@@ -191,7 +196,7 @@ def _backfit(design: Design, z: np.ndarray, w: np.ndarray) -> tuple[dict, dict, 
         if gaussian:
             fitted = sum((_contribution(b, effects[b.label]) for b in design.blocks),
                          np.zeros_like(z))
-            scale = float(np.mean(w * (z - fitted) ** 2))
+            scale = float(np.sum(w * (z - fitted) ** 2) / n_rows)
     return ratios, weights, effects
 
 

@@ -66,7 +66,7 @@ class CollapsedStrategy(Strategy):
         if self.unsupported(design):
             return False
         first, _ = collapse_rows(design)
-        return len(first) <= (1 - MIN_REDUCTION) * design.n
+        return len(first) <= (1 - MIN_REDUCTION) * design.n_rows
 
     def likelihood(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
                    aux: dict) -> None:
@@ -88,12 +88,12 @@ class CollapsedStrategy(Strategy):
     def notes(self, design: Design) -> dict[str, str]:
         rows = len(collapse_rows(design)[0])
         return {**self.indexed.notes(design),
-                design.response_name: f"binomial counts: the {design.n} rows summed into {rows} "
-                                      "patterns of identical covariates and groups",
+                design.response_name: f"binomial counts: the {design.n_rows} rows summed into "
+                                      f"{rows} patterns of identical covariates and groups",
                 "collapse_constant": "the log binomial coefficients the summing changes (a "
                                      "constant), so log p(y) stays that of the rows"}
 
     def describe(self, design: Design) -> dict[str, str]:
         rows = len(collapse_rows(design)[0])
-        return {label: f"{kind}, {design.n} rows summed into {rows} binomial counts"
+        return {label: f"{kind}, {design.n_rows} rows summed into {rows} binomial counts"
                 for label, kind in self.indexed.describe(design).items()}

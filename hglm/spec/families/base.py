@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hglm.spec.families.links import LINKS, Link
-from hglm.spec.families.responses import check_response_numeric, sample_sd
+from hglm.spec.families.responses import check_response_numeric, sample_mean, sample_sd
 
 __all__ = ["FamilyDef", "Family", "FAMILIES", "register", "as_family", "delta_variance",
            "THRESHOLD_VARIANCE", "GaussianPart"]
@@ -135,17 +135,20 @@ class FamilyDef:
         """The labels of a vector auxiliary parameter's values (None: a scalar)."""
         return None
 
-    def aux_start(self, link: Link, y: np.ndarray, categories: tuple | None) -> dict:
+    def aux_start(self, link: Link, y: np.ndarray, categories: tuple | None,
+                  counts: np.ndarray | None = None) -> dict:
         """Where maximum likelihood (and NUTS, for vector parameters) starts the auxiliary
-        parameters other than the scale."""
+        parameters other than the scale (``counts``: how many rows each value stands for)."""
         return dict(self.ml_aux_start)
 
-    def default_aux_priors(self, y: np.ndarray) -> dict:
-        """Default prior of each auxiliary parameter, given the response."""
+    def default_aux_priors(self, y: np.ndarray, counts: np.ndarray | None = None) -> dict:
+        """Default prior of each auxiliary parameter, given the response (each value counted
+        ``counts[i]`` times)."""
         return {}
 
     def working_response(self, link: Link, y: np.ndarray, trials: np.ndarray | None,
-                         eta: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+                         eta: np.ndarray | None, counts: np.ndarray | None = None
+                         ) -> tuple[np.ndarray, np.ndarray]:
         """IRLS's working response and weights on the link scale, at ``eta`` (or from the
         data alone): what the data-chosen centering weighs levels by.  Families with a
         residual scale take the response as it is."""
@@ -307,18 +310,19 @@ class Family:
         default = "logit" if name in self.info.probabilities else "log"
         return LINKS[self.info.aux_links.get(name, default)]
 
-    def aux_typical(self, name: str, y: np.ndarray) -> float:
+    def aux_typical(self, name: str, y: np.ndarray, counts: np.ndarray | None = None) -> float:
         """A typical value of auxiliary parameter ``name`` for response ``y``: where the
         default prior of its formula's intercept is centered (the scale: the sd of the
         response's location, as the constant's default prior; others: maximum likelihood's
         start)."""
         if name == self.scale_parameter:
-            return max(sample_sd(self.info.location(y)), 1e-8)
+            return max(sample_sd(self.info.location(y), counts), 1e-8)
         return float(self.info.ml_aux_start.get(name, 1.0))
 
-    def aux_start(self, y: np.ndarray, categories: tuple | None = None) -> dict:
+    def aux_start(self, y: np.ndarray, categories: tuple | None = None,
+                  counts: np.ndarray | None = None) -> dict:
         """Starting values of auxiliary parameters other than the scale."""
-        return self.info.aux_start(self._link, y, categories)
+        return self.info.aux_start(self._link, y, categories, counts)
 
     @property
     def absorbs_intercept(self) -> bool:
@@ -453,26 +457,32 @@ class Family:
         """The link function itself (NumPy)."""
         return self._link.numpy(mu)
 
-    def mean_on_link_scale(self, y: np.ndarray, trials: np.ndarray | None, margin: float) -> float:
+    def mean_on_link_scale(self, y: np.ndarray, trials: np.ndarray | None, margin: float,
+                           counts: np.ndarray | None = None) -> float:
         """The link of the mean response (per trial), kept ``margin`` inside the mean's range:
-        where default intercept priors and maximum likelihood start."""
-        mean = float(np.sum(y) / max(np.sum(trials), 1)) if trials is not None \
-            else float(np.mean(self.info.location(y)))
+        where default intercept priors and maximum likelihood start (``counts``: how many
+        rows each value stands for)."""
+        c = 1 if counts is None else counts
+        mean = float(np.sum(c * y) / max(np.sum(c * trials), 1)) if trials is not None \
+            else sample_mean(self.info.location(y), counts)
         low, high = self.info.mean_range
         mean = min(max(mean, low + margin), high - margin)
         return float(self.link_numpy(mean))
 
-    def prior_scale(self, y: np.ndarray) -> float:
+    def prior_scale(self, y: np.ndarray, counts: np.ndarray | None = None) -> float:
         """The scale default priors of coefficients are measured in: sd(y) on the identity
         link, 1 on the others (brms, rstanarm)."""
-        return sample_sd(self.info.location(y)) if self.identity_link else 1.0
+        return sample_sd(self.info.location(y), counts) if self.identity_link else 1.0
 
-    def default_aux_priors(self, y: np.ndarray) -> dict:
-        return self.info.default_aux_priors(y)
+    def default_aux_priors(self, y: np.ndarray, counts: np.ndarray | None = None) -> dict:
+        return self.info.default_aux_priors(y, counts)
 
     def working_response(self, y: np.ndarray, trials: np.ndarray | None,
-                         eta: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        return self.info.working_response(self._link, y, trials, eta)
+                         eta: np.ndarray | None = None, counts: np.ndarray | None = None
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """IRLS's working response and weights (``counts``: how many rows each row stands
+        for, where the data-alone start uses the overall mean)."""
+        return self.info.working_response(self._link, y, trials, eta, counts)
 
     def check_response(self, y: np.ndarray, name: str, trials: np.ndarray | None = None) -> None:
         self.info.check_response(y, name, trials)

@@ -25,11 +25,11 @@ _MAX_COUNT_MEAN = 1e15
 _SLOPES = {"fixed": "Normal(0, 1)", "sd": "HalfNormal(1)", "cor": "LKJ(2)"}
 
 
-def _half_student_sd(y: np.ndarray):
+def _half_student_sd(y: np.ndarray, counts: np.ndarray | None = None):
     """brms's default on a residual scale: HalfStudentT(3, sd(y))."""
     from hglm.spec.priors import HalfStudentT
 
-    return HalfStudentT(3.0, sample_sd(y))
+    return HalfStudentT(3.0, sample_sd(y, counts))
 
 
 def _like(value, eta) -> np.ndarray:
@@ -64,8 +64,8 @@ class Gaussian(FamilyDef):
     def exact_marginal(self, link: Link) -> bool:
         return link.name == "identity"
 
-    def default_aux_priors(self, y):
-        return {"sigma": _half_student_sd(y)}
+    def default_aux_priors(self, y, counts=None):
+        return {"sigma": _half_student_sd(y, counts)}
 
     def log_density(self, link, y, eta, aux, trials):
         import pytensor.tensor as pt
@@ -94,7 +94,7 @@ class _Counts(FamilyDef):
     def check_response(self, y, name, trials):
         check_counts(y, name, self.name)
 
-    def working_response(self, link, y, trials, eta):
+    def working_response(self, link, y, trials, eta, counts=None):
         """On the log scale: from each row's own count (Fisher information mu), or one IRLS
         step at ``eta``."""
         y = np.asarray(y, dtype=float)
@@ -152,7 +152,7 @@ class NegBinomial(_Counts):
     # Poisson is the negative binomial's limit 1/alpha -> 0, on the boundary (Lawless 1987)
     boundary_of = {"poisson": "overdispersion 1/alpha at 0"}
 
-    def default_aux_priors(self, y):
+    def default_aux_priors(self, y, counts=None):
         return {"alpha": _gamma(2.0, 0.1)}     # mean 20: mild overdispersion
 
     def log_density(self, link, y, eta, aux, trials):
@@ -236,13 +236,14 @@ class Binomial(FamilyDef):
     def check_response(self, y, name, trials):
         check_binomial(y, trials, name)
 
-    def working_response(self, link, y, trials, eta):
+    def working_response(self, link, y, trials, eta, counts=None):
         """On the logit scale whatever the link (close enough to weigh levels): one IRLS
         step from the overall proportion, or at ``eta``."""
         y = np.asarray(y, dtype=float)
         n = self._trials(y, trials)
         if eta is None:
-            p = (y.sum() + 0.5) / (n.sum() + 1.0)
+            c = 1 if counts is None else counts
+            p = ((c * y).sum() + 0.5) / ((c * n).sum() + 1.0)
             z = np.log(p / (1 - p))
         else:
             z = np.clip(eta, -20.0, 20.0)
@@ -287,10 +288,10 @@ class Student(FamilyDef):
     calibration_priors = {"Intercept": "Normal(0, 1)", **_SLOPES, "sigma": "HalfNormal(1)",
                           "nu": "Gamma(4, 0.5)"}
 
-    def default_aux_priors(self, y):
+    def default_aux_priors(self, y, counts=None):
         # brms's defaults: student_t(3, 0, scale) on sigma, gamma(2, 0.1) on nu (mean 20;
         # P(nu < 1) = 0.5%)
-        return {"sigma": _half_student_sd(y), "nu": _gamma(2.0, 0.1)}
+        return {"sigma": _half_student_sd(y, counts), "nu": _gamma(2.0, 0.1)}
 
     def log_density(self, link, y, eta, aux, trials):
         import pytensor.tensor as pt

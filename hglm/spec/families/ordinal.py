@@ -87,14 +87,15 @@ class Cumulative(FamilyDef):
     def aux_coords(self, name, categories):
         return tuple(f"{a}|{b}" for a, b in zip(categories[:-1], categories[1:]))
 
-    def aux_start(self, link, y, categories):
+    def aux_start(self, link, y, categories, counts=None):
         """Thresholds at the link of the cumulative proportions (half a count added to every
         category, so a category no row has still gets its own, distinct cut)."""
-        counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=len(categories)) + 0.5
+        counts = np.bincount(np.asarray(y, dtype=np.int64), weights=counts,
+                             minlength=len(categories)) + 0.5
         cumulative = np.cumsum(counts)[:-1] / counts.sum()
         return {"thresholds": link.numpy(cumulative)}
 
-    def working_response(self, link, y, trials, eta):
+    def working_response(self, link, y, trials, eta, counts=None):
         """One Fisher-scoring step on the latent scale, from thresholds at the marginal
         cumulative proportions: ``z = eta + U / I`` with the score ``U = d log p(y) / d eta``
         and the expected information ``I = sum_k (f_k - f_{k-1})^2 / p_k`` (f the latent
@@ -102,7 +103,7 @@ class Cumulative(FamilyDef):
         (at most 1/3 of a unit-variance observation on the logit scale), not by its code."""
         codes = np.asarray(y, dtype=np.int64)
         categories = tuple(range(int(codes.max()) + 1))
-        theta = self.aux_start(link, codes, categories)["thresholds"]
+        theta = self.aux_start(link, codes, categories, counts)["thresholds"]
         eta = np.zeros(len(codes)) if eta is None else np.clip(eta, -20.0, 20.0)
         cuts = theta[None, :] - eta[:, None]
         edge = np.zeros((len(codes), 1))
@@ -115,7 +116,7 @@ class Cumulative(FamilyDef):
         score = df[rows, codes] / p[rows, codes]
         return eta + score / np.maximum(info, 1e-12), info
 
-    def default_aux_priors(self, y):
+    def default_aux_priors(self, y, counts=None):
         from hglm.spec.priors import StudentT
 
         return {"thresholds": StudentT(3.0, 0.0, 2.5)}      # brms's default on cutpoints

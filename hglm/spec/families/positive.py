@@ -90,10 +90,10 @@ class GammaFamily(FamilyDef):
     def example_response(self, n):
         return 1.0 + np.arange(n) % 2
 
-    def default_aux_priors(self, y):
+    def default_aux_priors(self, y, counts=None):
         return {"shape": _brms_precision()}
 
-    def working_response(self, link, y, trials, eta):
+    def working_response(self, link, y, trials, eta, counts=None):
         return _irls(link, y, eta, np.square, 1e-10, np.inf)
 
     def log_density(self, link, y, eta, aux, trials):
@@ -155,12 +155,12 @@ class LogNormal(FamilyDef):
     def example_response(self, n):
         return 1.0 + np.arange(n) % 2
 
-    def default_aux_priors(self, y):
+    def default_aux_priors(self, y, counts=None):
         from hglm.spec.priors import HalfStudentT
 
-        return {"sigma": HalfStudentT(3.0, sample_sd(self.location(y)))}
+        return {"sigma": HalfStudentT(3.0, sample_sd(self.location(y), counts))}
 
-    def working_response(self, link, y, trials, eta):
+    def working_response(self, link, y, trials, eta, counts=None):
         z = self.location(y)
         return z, np.ones_like(z)
 
@@ -223,10 +223,10 @@ class BetaFamily(FamilyDef):
     def example_response(self, n):
         return 0.25 + 0.5 * (np.arange(n) % 2)
 
-    def default_aux_priors(self, y):
+    def default_aux_priors(self, y, counts=None):
         return {"phi": _brms_precision()}
 
-    def working_response(self, link, y, trials, eta):
+    def working_response(self, link, y, trials, eta, counts=None):
         return _irls(link, y, eta, lambda mu: mu * (1.0 - mu), 1e-6, 1.0 - 1e-6)
 
     def log_density(self, link, y, eta, aux, trials):
@@ -285,7 +285,7 @@ class BetaBinomial(Binomial):
         mu = link.inverse(eta)
         return {"alpha": mu * aux["phi"], "beta": (1.0 - mu) * aux["phi"], "n": trials}
 
-    def default_aux_priors(self, y):
+    def default_aux_priors(self, y, counts=None):
         return {"phi": _brms_precision()}
 
     def summed_logp(self, link, y, eta, aux, trials, weights):

@@ -7,13 +7,25 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["check_response_numeric", "check_counts", "check_binomial", "check_binary",
-           "check_ordinal", "sample_sd"]
+           "check_ordinal", "sample_mean", "sample_sd"]
 
 
-def sample_sd(x: np.ndarray) -> float:
+def sample_mean(x: np.ndarray, counts: np.ndarray | None = None) -> float:
+    """The mean of ``x``, each value counted ``counts[i]`` times (a reduced data set's
+    distinct rows: the mean of the rows they stand for)."""
+    return float(np.mean(x)) if counts is None else float(np.average(x, weights=counts))
+
+
+def sample_sd(x: np.ndarray, counts: np.ndarray | None = None) -> float:
     """Sample sd (n - 1), or 1 where it is zero, undefined or not finite: the unit default
-    priors and thresholds scale by."""
-    s = float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
+    priors and thresholds scale by; ``counts``: as in :func:`sample_mean`."""
+    x = np.asarray(x, dtype=float)
+    if counts is None:
+        s = float(np.std(x, ddof=1)) if len(x) > 1 else 0.0
+    else:
+        n = float(np.sum(counts))
+        s = float(np.sqrt(np.sum(counts * (x - sample_mean(x, counts)) ** 2) / (n - 1))) \
+            if n > 1 else 0.0
     return s if s > 0 and np.isfinite(s) else 1.0
 
 

@@ -110,11 +110,11 @@ class _ZeroCounts:
     aux_meaning = {**NegBinomial.aux_meaning, "zi": "the probability of a structural zero",
                    "hu": "the probability of a zero (the hurdle)"}
 
-    def default_aux_priors(self, y):
-        return {**super().default_aux_priors(y), self.zero: _uniform_probability()}
+    def default_aux_priors(self, y, counts=None):
+        return {**super().default_aux_priors(y, counts), self.zero: _uniform_probability()}
 
-    def working_response(self, link, y, trials, eta):
-        return _positive_only(y, super().working_response(link, y, trials, eta))
+    def working_response(self, link, y, trials, eta, counts=None):
+        return _positive_only(y, super().working_response(link, y, trials, eta, counts))
 
     def _count_aux(self, aux):
         return {k: v for k, v in aux.items() if k != self.zero}
@@ -276,12 +276,13 @@ class HurdleLogNormal(LogNormal):
     def example_response(self, n):
         return np.arange(n) % 3 * 1.0
 
-    def default_aux_priors(self, y):
+    def default_aux_priors(self, y, counts=None):
         y = np.asarray(y, dtype=float)
-        return {**super().default_aux_priors(y[y > 0]), "hu": _uniform_probability()}
+        positive = None if counts is None else counts[y > 0]
+        return {**super().default_aux_priors(y[y > 0], positive), "hu": _uniform_probability()}
 
-    def working_response(self, link, y, trials, eta):
-        return _positive_only(y, super().working_response(link, y, trials, eta))
+    def working_response(self, link, y, trials, eta, counts=None):
+        return _positive_only(y, super().working_response(link, y, trials, eta, counts))
 
     def gaussian_part(self, link, y):
         """log y of the positive rows is normal; the zeros do not involve the mean."""

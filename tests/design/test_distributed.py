@@ -1,0 +1,200 @@
+"""A Dask frame reduced to its distinct rows: the same model as the pandas frame of all rows.
+
+Same model means the same default priors, the same parameterization and the same log density
+and gradient at any point (to floating-point rounding, the sums being taken in another
+order).  Draws are compared within Monte Carlo error, not draw for draw: NUTS amplifies
+rounding differences, so even the pandas frame with its rows shuffled gives other draws
+from the same seed (the same posterior).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import hglm
+from hglm.design.distributed import is_dask
+
+dd = pytest.importorskip("dask.dataframe")
+distributed = pytest.importorskip("distributed")
+
+SMALL = dict(draws=500, tune=500, chains=2, progressbar=False)
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A local cluster of two worker processes: partitions are reduced where they lie."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+def _frame(seed: int = 1, n: int = 3000, groups: int = 30) -> pd.DataFrame:
+    """Discrete covariates, a few hundred distinct rows: bernoulli, binomial and count
+    responses of one linear predictor."""
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, groups, n)
+    x = rng.integers(0, 3, n)
+    c = rng.choice(["a", "b", "c"], n)
+    eta = -0.3 + 0.4 * x + 0.3 * (c == "b") + rng.normal(0, 0.6, groups)[g] \
+        + rng.normal(0, 0.2, groups)[g] * x
+    trials = rng.integers(1, 4, n)
+    return pd.DataFrame({
+        "y": rng.binomial(1, 1 / (1 + np.exp(-eta))),
+        "k": rng.binomial(trials, 1 / (1 + np.exp(-eta))), "n": trials,
+        "count": rng.poisson(np.exp(eta)), "x": x, "c": c,
+        "g": pd.Categorical([f"g{i}" for i in g])})
+
+
+CASES = {
+    "bernoulli": "y ~ x + c + (1 | g)",
+    "binomial": "cbind(k, n - k) ~ c + (1 | g)",
+    "poisson": "count ~ x + c + (1 + x | g)",
+    "negbinomial": "count ~ c + (1 | g)",
+}
+
+
+def _models(family: str, frame: pd.DataFrame, partitions: int = 4):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pandas = hglm.Model(CASES[family], frame, family=family)
+        dask = hglm.Model(CASES[family], dd.from_pandas(frame, npartitions=partitions),
+                          family=family)
+    return pandas, dask
+
+
+def _points(model, n: int, seed: int) -> list[dict]:
+    """Unconstrained points around the model's initial point."""
+    rng = np.random.default_rng(seed)
+    start = model.pymc_model.initial_point()
+    return [{k: v + rng.normal(0, 0.3, np.shape(v)) for k, v in start.items()}
+            for _ in range(n)]
+
+
+@pytest.mark.parametrize("family", list(CASES))
+def test_reduced_model_is_the_model_of_all_rows(client, family):
+    frame = _frame()
+    pandas, dask = _models(family, frame)
+    assert dask.reduction.rows == len(frame) and dask.reduction.partitions == 4
+    assert dask.design.n < len(frame) / 2                   # it reduced
+    assert dask.design.n_rows == len(frame) == int(dask.design.counts.sum())
+    pd.testing.assert_frame_equal(dask.priors, pandas.priors)
+    assert dask.parameterization == pandas.parameterization
+    ours, theirs = dask.pymc_model, pandas.pymc_model
+    assert [v.name for v in ours.value_vars] == [v.name for v in theirs.value_vars]
+    logp = (ours.compile_logp(mode="FAST_COMPILE"), theirs.compile_logp(mode="FAST_COMPILE"))
+    dlogp = (ours.compile_dlogp(mode="FAST_COMPILE"), theirs.compile_dlogp(mode="FAST_COMPILE"))
+    for point in _points(pandas, 4, seed=2):
+        assert logp[0](point) == pytest.approx(logp[1](point), rel=1e-10)
+        np.testing.assert_allclose(dlogp[0](point), dlogp[1](point), rtol=1e-8, atol=1e-8)
+
+
+def test_reduction_does_not_depend_on_partitions(client):
+    frame = _frame(seed=3)
+    one = hglm.Model(CASES["poisson"], dd.from_pandas(frame, npartitions=1), family="poisson")
+    seven = hglm.Model(CASES["poisson"], dd.from_pandas(frame, npartitions=7),
+                       family="poisson")
+    pd.testing.assert_frame_equal(one.data, seven.data)
+    assert one.reduction.distinct == seven.reduction.distinct == len(one.data)
+    # every distinct row once, and as often as the pandas frame has it
+    keys = ["count", "x", "c", "g"]
+    expected = frame.groupby(keys, observed=True).size().rename("expected").reset_index()
+    merged = one.data.merge(expected, on=keys, how="outer", validate="1:1")
+    assert (merged["expected"] == merged[one.spec.counts]).all()
+
+
+@pytest.fixture(scope="module")
+def bernoulli_fits(client):
+    pandas, dask = _models("bernoulli", _frame(seed=4))
+    return pandas.fit(seed=5, **SMALL), dask.fit(seed=6, **SMALL)
+
+
+def test_posteriors_agree_within_monte_carlo_error(bernoulli_fits):
+    import arviz as az
+
+    ours, theirs = bernoulli_fits
+    for name in ("beta", "sd_g"):
+        a, b = ours.posterior[name], theirs.posterior[name]
+        mcse = np.hypot(az.mcse(a.to_dataset()).to_array().values,
+                        az.mcse(b.to_dataset()).to_array().values)
+        gap = np.abs(a.mean(("chain", "draw")).values - b.mean(("chain", "draw")).values)
+        assert (gap <= 4 * mcse.ravel()).all(), (name, gap, mcse)
+    assert "3000 observations (" in theirs.summary()       # the user's rows, then distinct
+
+
+def test_maximum_likelihood_is_the_same(client):
+    pandas, dask = _models("bernoulli", _frame(seed=4))
+    assert dask.fit_ml().logLik == pytest.approx(pandas.fit_ml().logLik, rel=1e-8)
+
+
+def test_saved_fit_reloads_the_reduced_rows(bernoulli_fits, tmp_path):
+    fit = bernoulli_fits[1]
+    fit.save(tmp_path / "fit")
+    loaded = hglm.load(tmp_path / "fit")
+    assert loaded.design.n_rows == fit.design.n_rows and loaded.design.n == fit.design.n
+    pd.testing.assert_frame_equal(loaded.fixef(), fit.fixef())
+
+
+def test_update_reduces_again(client):
+    _, dask = _models("bernoulli", _frame(seed=4))
+    smaller = dask.update(formula="y ~ c + (1 | g)")
+    assert is_dask(smaller.source_data)
+    assert smaller.design.n_rows == 3000 and smaller.design.n < dask.design.n
+
+
+def test_parquet_files_read_with_dask(client, tmp_path):
+    frame = _frame(seed=7)
+    for i in range(3):
+        frame.iloc[i * 1000:(i + 1) * 1000].to_parquet(tmp_path / f"part{i}.parquet")
+    model = hglm.Model(CASES["bernoulli"], str(tmp_path / "*.parquet"), family="bernoulli",
+                       engine="dask")
+    pandas, _ = _models("bernoulli", frame)
+    assert model.reduction.partitions == 3
+    pd.testing.assert_frame_equal(model.priors, pandas.priors)
+
+
+def _error(formula: str, data, **kwargs) -> str:
+    with pytest.raises(ValueError) as info:
+        hglm.Model(formula, data, **kwargs)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("formula, family, change", [
+    ("y ~ x + (1 | zz)", "bernoulli", {}),                          # a missing column
+    ("c ~ x + (1 | g)", "poisson", {}),                             # a non-numeric response
+    ("y ~ x + (1 | g)", "poisson", {"y": ["a", "b"] * 1500}),       # ... given as labels
+])
+def test_bad_input_is_the_pandas_error(client, formula, family, change):
+    frame = _frame().assign(**change)
+    ours = _error(formula, dd.from_pandas(frame, npartitions=3), family=family)
+    assert ours == _error(formula, frame, family=family)
+
+
+def test_a_partition_of_another_type_is_named(client):
+    ddf = dd.from_pandas(_frame(), npartitions=3)
+
+    def spoil(part, partition_info=None):
+        number = (partition_info or {}).get("number")
+        return part.assign(x=part["x"].astype(str)) if number == 2 else part
+
+    spoiled = ddf.map_partitions(spoil, meta=ddf._meta, partition_info=True)
+    message = _error(CASES["bernoulli"], spoiled, family="bernoulli")
+    assert "partition 2 of the data: column 'x' has type" in message
+
+
+def test_models_that_do_not_reduce_are_refused_with_the_reason(client):
+    frame = _frame().assign(z=np.random.default_rng(0).normal(size=3000))
+    ddf = dd.from_pandas(frame, npartitions=3)
+    message = _error("z ~ x + (1 | g)", ddf)
+    assert "does not reduce" in message and "'z' (about" in message and "Bin" in message
+    message = _error("y ~ scale(x) + (1 | g)", ddf, family="bernoulli")
+    assert "scale() depends on the whole column" in message
+
+
+def test_engine_is_checked():
+    assert "engine must be" in _error("y ~ x", _frame(), engine="spark")
+    assert "a pandas DataFrame is fitted as it is" in _error("y ~ x", _frame(), engine="dask")
