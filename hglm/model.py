@@ -64,6 +64,9 @@ def _divergences(idata) -> int:
 def _observed_data(idata, design: Design) -> None:
     """The user's response, row by row (strategies may have summed or integrated rows)."""
     import numpy as np
+
+    if design.moments:      # moment points are not the user's rows
+        return
     import xarray as xr
 
     data = xr.Dataset({design.response_name: xr.DataArray(
@@ -160,11 +163,13 @@ class Model:
     def _build(self, spec: ModelSpec, data) -> None:
         """The design of ``data`` (a Dask frame reduced to its distinct rows first), then
         priors and strategy."""
-        from hglm.design.distributed import is_dask, reduce_rows
+        from hglm.design.distributed import is_dask, reduce_data
 
         if is_dask(data):
-            rows, spec, reduction = reduce_rows(spec, data)
-            self._assemble(spec, _design(spec, rows), rows, source=data, reduction=reduction)
+            reduced = reduce_data(spec, data)
+            design = reduced.design or _design(reduced.spec, reduced.data)
+            self._assemble(reduced.spec, design, reduced.data, source=data,
+                           reduction=reduced.reduction)
         else:
             self._assemble(spec, _design(spec, data), data)
 
@@ -181,7 +186,8 @@ class Model:
         self.source_data = data if source is None else source
         columns = [c for d in design.predictors for c in used_columns(d.formula)]
         columns += [c for c in (spec.weights, spec.counts) if c]
-        self.data = data[list(dict.fromkeys(columns))]
+        # moment points: the cells' labels only (the rows are not data)
+        self.data = data if design.moments else data[list(dict.fromkeys(columns))]
         self.prior_set: PriorSet = resolve_priors(design, spec.prior_dict)
         self._strategy = get_strategy(spec.strategy, design, spec.centering)  # refuses misfits
         self._pymc_model: pm.Model | None = None
@@ -301,7 +307,8 @@ class Model:
         fit = Fit(self, idata, settings, elapsed, notes, call, self._completion(settings))
         if extend:
             fit = self._extend(fit, progressbar)
-        if fit.settings.draws * settings.chains * self.design.n <= LOG_LIKELIHOOD_EAGER:
+        if fit.settings.draws * settings.chains * self.design.n <= LOG_LIKELIHOOD_EAGER \
+                and not self.design.moments:
             fit.log_likelihood()
         warn_diagnostics(fit.diagnostics, settings.target_accept)
         return fit

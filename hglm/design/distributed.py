@@ -24,10 +24,11 @@ import pandas as pd
 
 from hglm.design import checks
 from hglm.design.formula import parse_dpar_formula, parse_formula
-from hglm.design.matrices import used_columns
+from hglm.design.matrices import Design, used_columns
 from hglm.spec.model_spec import ModelSpec
 
-__all__ = ["Reduction", "is_dask", "read_data", "reduce_rows", "COUNTS", "MAX_DISTINCT"]
+__all__ = ["Reduction", "Reduced", "is_dask", "read_data", "reduce_data", "reduce_rows",
+           "reduce_moments", "COUNTS", "MAX_DISTINCT"]
 
 #: the reduction's counts column (a data column of that name is left alone: see _counts_name)
 COUNTS = "_rows"
@@ -85,9 +86,22 @@ def model_columns(spec: ModelSpec) -> list[str]:
     return columns + [c for c in (spec.weights, spec.counts) if c and c not in columns]
 
 
-def reduce_rows(spec: ModelSpec, data) -> tuple[pd.DataFrame, ModelSpec, Reduction]:
-    """The distinct rows of the columns ``spec`` reads, with their counts, and the spec that
-    reads them (``counts`` set).  A ``counts`` column already in ``data`` is summed."""
+@dataclass(frozen=True)
+class Reduced:
+    """A Dask frame's reduction: the spec that reads it, the reduced rows, what was done,
+    and, where the rows became moment points (gaussian models), their design."""
+
+    spec: ModelSpec
+    data: pd.DataFrame
+    reduction: Reduction
+    design: Design | None = None
+
+
+def reduce_data(spec: ModelSpec, data) -> Reduced:
+    """``data`` (a Dask frame) reduced for the model ``spec`` describes: to its distinct rows
+    with their counts (:func:`reduce_rows`) where the columns are discrete, to per-cell
+    moments (:func:`reduce_moments`) for a gaussian model with continuous columns; other
+    models with continuous columns are refused with the reason."""
     start = time.perf_counter()
     columns = model_columns(spec)
     counted = spec.counts if spec.counts in data.columns else None
@@ -98,23 +112,43 @@ def reduce_rows(spec: ModelSpec, data) -> tuple[pd.DataFrame, ModelSpec, Reducti
     frame = data[keys + ([counted] if counted else [])]
     frame = frame.map_partitions(_checked_partition, dict(frame.dtypes), meta=frame._meta,
                                  partition_info=True)
-    _refuse_continuous(frame, keys, spec)
-    name = counted or _counts_name(spec.counts, data.columns)
+    continuous = _continuous(frame, keys)
+    if not continuous:
+        return reduce_rows(spec, frame, keys, counted, start)
+    why_not = _moments_do_not_apply(spec)
+    if why_not is None:
+        return reduce_moments(spec, frame, start)
+    listing = ", ".join(f"{c!r} (about {n:,} distinct values in {rows:,} rows)"
+                        for c, (n, rows) in continuous.items())
+    raise ValueError(
+        f"this model does not reduce to a smaller data set: {listing}; on a Dask frame hglm "
+        f"fits models whose columns are discrete (bernoulli, binomial and count responses, "
+        f"categorical covariates), summing identical rows where the data lie, and gaussian "
+        f"models with continuous columns through their per-cell moments ({why_not}).  Bin "
+        f"the continuous column (e.g. ddf[c].round(1)) or fit a sample of the rows as a "
+        f"pandas frame (ddf.sample(frac=...).compute())")
+
+
+def reduce_rows(spec: ModelSpec, frame, keys: list[str], counted: str | None,
+                start: float) -> Reduced:
+    """The distinct rows of ``frame`` (the columns ``spec`` reads), with their counts (a
+    ``counts`` column already in the data is summed), and the spec that reads them."""
+    import dask
+
+    name = counted or _counts_name(spec.counts, frame.columns)
     grouped = frame.groupby(keys, dropna=False, observed=True, sort=False)
     # one partition of results, by a tree of sums (the rows come to this process anyway;
     # Dask would otherwise shuffle them between workers for a many-key groupby)
     sizes = grouped[counted].sum(split_out=1) if counted else grouped.size(split_out=1)
     rows = frame[counted].sum() if counted else frame.shape[0]
-    import dask
-
     counts, total = dask.compute(sizes, rows)
     if len(counts) > MAX_DISTINCT:
         raise ValueError(f"the model's columns have {len(counts)} distinct rows (of {total}); "
                          f"more than {MAX_DISTINCT} would not fit this process")
     reduced = _ordered(counts.rename(name).reset_index(), keys, frame._meta)
-    seconds = time.perf_counter() - start
-    return (reduced, dataclasses.replace(spec, counts=name),
-            Reduction(int(total), len(reduced), int(data.npartitions), seconds))
+    reduction = Reduction(int(total), len(reduced), int(frame.npartitions),
+                          time.perf_counter() - start)
+    return Reduced(dataclasses.replace(spec, counts=name), reduced, reduction)
 
 
 def _counts_name(wanted: str | None, existing) -> str:
@@ -145,26 +179,29 @@ def _checked_partition(part: pd.DataFrame, dtypes: dict, partition_info=None) ->
     return part
 
 
-def _refuse_continuous(frame, keys: list[str], spec: ModelSpec) -> None:
-    """Refuse, before the full pass, a model with a float column of mostly distinct values:
-    its rows would not reduce (checked approximately, by HyperLogLog, in one cheap pass)."""
+def _continuous(frame, keys: list[str]) -> dict[str, tuple[int, int]]:
+    """The float columns with mostly distinct values (approximately, by HyperLogLog, in one
+    cheap pass), each with (distinct values, rows): their rows would hardly reduce."""
     floats = [c for c in keys if pd.api.types.is_float_dtype(frame._meta[c])]
     if not floats:
-        return
+        return {}
     import dask
 
     counts = dask.compute(frame.shape[0], *[frame[c].nunique_approx() for c in floats])
-    rows, distinct = counts[0], dict(zip(floats, counts[1:]))
-    continuous = {c: n for c, n in distinct.items() if n > CONTINUOUS_SHARE * rows}
-    if continuous:
-        listing = ", ".join(f"{c!r} (about {n:,} distinct values in {rows:,} rows)"
-                            for c, n in continuous.items())
-        raise ValueError(
-            f"this model does not reduce to a smaller data set: {listing}; on a Dask frame "
-            f"hglm fits models whose columns are discrete (bernoulli, binomial and count "
-            f"responses, categorical covariates), summing identical rows where the data "
-            f"lie.  Bin the continuous column (e.g. ddf[c].round(1)) or fit a sample of the "
-            f"rows as a pandas frame (ddf.sample(frac=...).compute())")
+    rows = int(counts[0])
+    return {c: (int(n), rows) for c, n in zip(floats, counts[1:])
+            if n > CONTINUOUS_SHARE * rows}
+
+
+def _moments_do_not_apply(spec: ModelSpec) -> str | None:
+    """Why per-cell moments do not define the model's likelihood (None: they do)."""
+    if spec.family != "gaussian" or spec.link != "identity":
+        return "those are exact for gaussian models with the identity link only"
+    if spec.dpars:
+        return "a formula for sigma needs the rows"
+    if spec.weights or spec.counts:
+        return "not yet with weights or counts"
+    return None
 
 
 def _ordered(frame: pd.DataFrame, keys: list[str], meta: pd.DataFrame) -> pd.DataFrame:
@@ -187,3 +224,76 @@ def _sort_key(column: pd.Series) -> np.ndarray:
     codes, uniques = pd.factorize(column, sort=False, use_na_sentinel=True)
     rank = np.argsort(np.argsort(np.asarray(uniques.astype(str))))
     return np.where(codes < 0, len(uniques), rank[codes])
+
+
+# -- gaussian models: per-cell moments ------------------------------------------------------
+
+def reduce_moments(spec: ModelSpec, frame, start: float) -> Reduced:
+    """A gaussian model's data as per-cell moments (a cell: one level of every grouping
+    factor), summed where the partitions are, and the design of their moment points
+    (:mod:`hglm.design.moments`).  Two passes: levels and categories, then the moments."""
+    import dask
+
+    from hglm.design import moments
+
+    parsed = parse_formula(spec.formula)
+    complete = frame.dropna()
+    factors = list(dict.fromkeys(t.factor for t in parsed.random))
+    discrete = [c for c in frame.columns if not pd.api.types.is_float_dtype(frame._meta[c])]
+    rows, kept, *found = dask.compute(
+        frame.shape[0], complete.shape[0], complete.mean(numeric_only=True),
+        *[complete[c].unique(split_out=1) for c in discrete],       # a tree, not a shuffle
+        *[complete.map_partitions(_labels, f, meta=(f, object)).unique(split_out=1)
+          for f in factors])
+    means, uniques = found[0], dict(zip(discrete, found[1:1 + len(discrete)]))
+    labels = dict(zip(factors, found[1 + len(discrete):]))
+    plan = moments.plan(parsed, spec.family_object, _prototype(frame._meta, uniques, means),
+                        labels, frame._meta, int(kept))
+    parts = complete.map_partitions(_partition_moments, plan, meta=plan.meta)
+    sums = parts.groupby("cell").sum(split_out=1).compute()
+    points = 2 * (plan.layout.width) * len(sums)
+    if points > int(kept):
+        raise ValueError(
+            f"this model does not reduce to a smaller data set: its {int(kept):,} rows fall "
+            f"into {len(sums):,} cells (one level of each grouping factor), and each cell's "
+            f"moments take {2 * plan.layout.width} points; fit the rows as a pandas frame")
+    design = moments.moment_design(plan, sums, int(rows) - int(kept))
+    reduction = Reduction(int(rows), design.n, int(frame.npartitions),
+                          time.perf_counter() - start)
+    return Reduced(spec, design.data, reduction, design)
+
+
+def _labels(part: pd.DataFrame, factor: str) -> pd.Series:
+    from hglm.design.matrices import factor_labels
+
+    return factor_labels(part, factor).astype(object)
+
+
+def _prototype(meta: pd.DataFrame, uniques: dict, means) -> pd.DataFrame:
+    """A small frame with every value of each discrete column (so formulae codes categories
+    as it would on all the rows) and numbers in the others."""
+    size = max([len(u) for u in uniques.values()] + [2])
+    columns = {}
+    for column in meta.columns:
+        if column in uniques:
+            values = np.resize(np.asarray(uniques[column], dtype=object), size)
+            dtype = meta[column].dtype
+            columns[column] = pd.Categorical(values, dtype=dtype) \
+                if isinstance(dtype, pd.CategoricalDtype) and _known(meta[column]) \
+                else pd.Series(values).astype(dtype if not isinstance(
+                    dtype, pd.CategoricalDtype) else object)
+        else:
+            columns[column] = float(means.get(column, 0.0)) + np.linspace(-1, 1, size)
+    return pd.DataFrame(columns)
+
+
+def _known(column: pd.Series) -> bool:
+    from dask.dataframe.utils import has_known_categories
+
+    return has_known_categories(column)
+
+
+def _partition_moments(part: pd.DataFrame, plan) -> pd.DataFrame:
+    from hglm.design import moments
+
+    return moments.partition_sums(part, plan)

@@ -110,6 +110,9 @@ class Design:
     #: of default priors and centering) count each row this many times, so a model of the
     #: distinct rows is the model of all of them
     counts: np.ndarray | None = None
+    #: the rows are points with each cell's count, means and cross products, not data
+    #: (:mod:`hglm.design.moments`): quantities per row are not available
+    moments: bool = False
     matrices: DesignMatrices | None = field(default=None, repr=False, compare=False)
     #: in an auxiliary parameter's design, that parameter's name (None: the mean's design)
     dpar: str | None = None
@@ -144,7 +147,14 @@ class Design:
     @property
     def n_rows(self) -> int:
         """The number of the user's rows the design stands for (``n`` without ``counts``)."""
-        return self.n if self.counts is None else int(self.counts.sum())
+        return self.n if self.counts is None else int(round(float(self.counts.sum())))
+
+    def require_rows(self, what: str) -> None:
+        """Refuse ``what`` (a quantity per row) where the rows are moment points."""
+        if self.moments:
+            raise ValueError(f"{what} needs the data's rows, and this model has only their "
+                             f"per-cell moments (a Dask frame reduced for a gaussian model); "
+                             f"fit a pandas frame of the rows (or a sample of them) for it")
 
     @property
     def has_intercept(self) -> bool:

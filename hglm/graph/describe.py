@@ -61,7 +61,11 @@ def _header(design: Design, strategy: Strategy) -> str:
 def _data(design: Design) -> str:
     lines = [f"N = {design.n_rows} rows; response {design.response_name}"
              + (" (successes of trials)" if design.trials is not None else "")]
-    if design.counts is not None:
+    if design.moments:
+        lines.append(f"the rows as {design.n} points with each cell's count, means and cross "
+                     f"products (exact for this likelihood); each point counts for its share "
+                     f"of its cell's rows")
+    elif design.counts is not None:
         lines.append(f"the rows as {design.n} distinct rows, each with its count; each "
                      f"log-likelihood counts that many times")
     lines += _predictor_data(design)

@@ -47,6 +47,8 @@ def predict_draws(design: Design, posterior, newdata=None, kind: str = "mean",
     linear predictor (``kind="link"``)."""
     if kind not in ("link", "mean", "response"):
         raise ValueError(f"kind must be 'link', 'mean' or 'response', got {kind!r}")
+    if newdata is None:
+        design.require_rows("predictions at the fitted rows (give newdata)")
     rng = np.random.default_rng(seed)
     if dpar is not None:
         return _dpar_draws(design, posterior, newdata, kind, include_random,
@@ -83,6 +85,7 @@ def _dpar_draws(design: Design, posterior, newdata, kind: str, include_random: b
 
 def pointwise_log_likelihood(design: Design, posterior) -> np.ndarray:
     """(draws, rows) log-likelihood of each fitted row given every draw's parameters."""
+    design.require_rows("the pointwise log-likelihood (LOO, WAIC, K-fold, power scaling)")
     S = posterior.sizes["chain"] * posterior.sizes["draw"]
     chunk = max(1, int(2e7 // max(design.n, 1)))
     out = np.empty((S, design.n))

@@ -72,7 +72,8 @@ def format_summary(fit) -> str:
         *[f"         {d.formula.formula}  ({d.family.aux_link(d.dpar).name} link)"
           for d in design.dpars],
         f"   Data: {design.n_rows} observations"
-        + (f" ({design.n} distinct rows)" if design.counts is not None else "")
+        + (f" (as {design.n} moment points)" if design.moments
+           else f" ({design.n} distinct rows)" if design.counts is not None else "")
         + (f" ({design.n_dropped} rows with missing values dropped)" if design.n_dropped else ""),
         f"  Draws: {settings.chains} chains x {settings.draws} draws after {settings.tune} "
         f"warm-up = {settings.chains * settings.draws} draws; seed {settings.seed}",

@@ -189,8 +189,9 @@ def test_a_partition_of_another_type_is_named(client):
 def test_models_that_do_not_reduce_are_refused_with_the_reason(client):
     frame = _frame().assign(z=np.random.default_rng(0).normal(size=3000))
     ddf = dd.from_pandas(frame, npartitions=3)
-    message = _error("z ~ x + (1 | g)", ddf)
+    message = _error("count ~ z + (1 | g)", ddf, family="poisson")
     assert "does not reduce" in message and "'z' (about" in message and "Bin" in message
+    assert "exact for gaussian models with the identity link only" in message
     message = _error("y ~ scale(x) + (1 | g)", ddf, family="bernoulli")
     assert "scale() depends on the whole column" in message
 
@@ -198,3 +199,55 @@ def test_models_that_do_not_reduce_are_refused_with_the_reason(client):
 def test_engine_is_checked():
     assert "engine must be" in _error("y ~ x", _frame(), engine="spark")
     assert "a pandas DataFrame is fitted as it is" in _error("y ~ x", _frame(), engine="dask")
+
+
+def _crossed(seed: int = 0, n: int = 4000) -> pd.DataFrame:
+    """A gaussian response with a continuous covariate and two crossed factors."""
+    rng = np.random.default_rng(seed)
+    s, d = rng.integers(0, 40, n), rng.integers(0, 8, n)
+    x = rng.normal(size=n)
+    y = 2 + 0.5 * x + rng.normal(0, 1, 40)[s] + rng.normal(0, 0.7, 8)[d] \
+        + rng.normal(0, 0.3, 40)[s] * x + rng.normal(0, 1, n)
+    return pd.DataFrame({"y": y, "x": x, "s": [f"s{i}" for i in s], "d": d})
+
+
+@pytest.mark.parametrize("formula, data", [
+    ("Reaction ~ Days + (Days | Subject)", "sleepstudy"),
+    ("y ~ x + (1 + x | s) + (1 | d)", "crossed"),
+])
+def test_gaussian_moments_are_the_model_of_all_rows(client, formula, data):
+    frame = hglm.datasets.load(data) if data == "sleepstudy" else _crossed()
+    pandas = hglm.Model(formula, frame)
+    dask = hglm.Model(formula, dd.from_pandas(frame, npartitions=3))
+    assert dask.design.moments and dask.design.n < len(frame) / 2
+    assert dask.design.n_rows == len(frame) and dask.reduction.rows == len(frame)
+    pd.testing.assert_frame_equal(dask.priors, pandas.priors)
+    assert dask.parameterization == pandas.parameterization
+    logp = [m.pymc_model.compile_logp(mode="FAST_COMPILE") for m in (dask, pandas)]
+    dlogp = [m.pymc_model.compile_dlogp(mode="FAST_COMPILE") for m in (dask, pandas)]
+    for point in _points(pandas, 3, seed=1):
+        assert logp[0](point) == pytest.approx(logp[1](point), rel=1e-10)
+        np.testing.assert_allclose(dlogp[0](point), dlogp[1](point), rtol=1e-7, atol=1e-7)
+    assert dask.fit_ml().logLik == pytest.approx(pandas.fit_ml().logLik, rel=1e-9)
+    assert dask.fit_ml(reml=True).logLik == pytest.approx(pandas.fit_ml(reml=True).logLik,
+                                                          rel=1e-9)
+
+
+def test_moment_fit_summarises_and_predicts_but_has_no_rows(client):
+    sleep = hglm.datasets.load("sleepstudy")
+    model = hglm.Model("Reaction ~ Days + (Days | Subject)", dd.from_pandas(sleep, 3))
+    fit = model.fit(seed=2, **SMALL)
+    assert "180 observations (as 72 moment points)" in fit.summary()
+    assert fit.ranef().shape[0] == 36
+    new = sleep.iloc[:5]
+    assert fit.predict(new).shape[0] == 5
+    with pytest.raises(ValueError, match="pointwise log-likelihood .* needs the data's rows"):
+        fit.log_likelihood()
+    with pytest.raises(ValueError, match="give newdata"):
+        fit.predict()
+
+
+def test_crossed_cells_of_single_rows_do_not_reduce(client):
+    frame = _crossed().assign(s=[f"s{i}" for i in range(4000)])
+    with pytest.raises(ValueError, match="4,000 cells"):
+        hglm.Model("y ~ x + (1 | s) + (1 | d)", dd.from_pandas(frame, npartitions=2))
