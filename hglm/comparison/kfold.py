@@ -4,7 +4,9 @@ Where PSIS-LOO's Pareto k is high (common with one or few observations per level
 out whole groups and refitting gives an honest estimate of predictive performance for new
 groups.  Each held-out observation is scored by ``log mean_s p(y_i | draw s)``, its group's
 effects drawn from the fitted population distribution for each draw.  The folds are refitted
-in parallel with joblib; the priors of the full-data fit are kept fixed in every refit.
+in parallel with joblib (on this machine, a Dask cluster or Ray, as ``prior_sweep``); the
+priors of the full-data fit are kept fixed in every refit.  Rows that stand for several
+(``counts``, a reduced Dask frame) score as that many rows.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from joblib import Parallel, delayed
 from scipy.special import logsumexp
 
 from hglm.design.matrices import factor_labels
+from hglm.parallel import backend_context
 
 __all__ = ["KFoldResult", "kfold"]
 
@@ -70,9 +73,13 @@ def _fold(spec: dict, train: np.ndarray, test: np.ndarray, seed: int) -> np.ndar
 
 
 def kfold(fit, group: str, K: int = 10, seed: int | None = None,
-          n_jobs: int | None = None, draws: int | None = None) -> KFoldResult:
-    """Grouped K-fold elpd of ``fit``: folds are sets of levels of ``group``."""
+          n_jobs: int | None = None, draws: int | None = None, backend: str = "local",
+          client=None) -> KFoldResult:
+    """Grouped K-fold elpd of ``fit``: folds are sets of levels of ``group``; ``backend``:
+    where the folds are refitted (``"local"``, ``"dask"`` or ``"ray"``, as
+    :func:`hglm.prior_sweep`)."""
     design = fit.design
+    design.require_rows("grouped K-fold")
     if group not in {b.factor for b in design.blocks} and group not in design.data.columns:
         raise ValueError(f"group {group!r} is not a grouping factor or column of "
                          f"{design.formula.formula!r}")
@@ -88,16 +95,34 @@ def kfold(fit, group: str, K: int = 10, seed: int | None = None,
     settings = {**fit.call, "draws": draws or fit.call["draws"]}
     del settings["seed"], settings["cores"]          # each fold's own seed, one core each
     # the fit's own model (strategy and centering included), its priors fixed at the full data's
-    spec = {"model": fit.spec.update(priors=_fixed_priors(fit.model)), "data": design.data,
+    spec = {"model": fit.spec.update(priors=_fixed_priors(fit.model)), "data": _rows(fit),
             "build": type(fit.model).from_spec,      # the model's own constructor
             "settings": settings, "y": design.y, "trials": design.trials,
             "categories": design.categories}
-    jobs = n_jobs or min(K, os.cpu_count() or 1)
-    results = Parallel(n_jobs=jobs)(
-        delayed(_fold)(spec, np.flatnonzero(fold != k), np.flatnonzero(fold == k), seed + k)
-        for k in range(K))
+    jobs = n_jobs or (min(K, os.cpu_count() or 1) if backend == "local" else K)
+    with backend_context(backend, client):
+        results = Parallel(n_jobs=jobs)(
+            delayed(_fold)(spec, np.flatnonzero(fold != k), np.flatnonzero(fold == k),
+                           seed + k) for k in range(K))
     pointwise = np.empty(design.n)
     for k, values in enumerate(results):
         pointwise[fold == k] = values
-    return KFoldResult(float(pointwise.sum()), float(np.sqrt(design.n * np.var(pointwise))),
+    counts = np.ones(design.n) if design.counts is None else design.counts
+    n = counts.sum()
+    mean = np.sum(counts * pointwise) / n
+    spread = np.sum(counts * (pointwise - mean) ** 2) / n
+    return KFoldResult(float(np.sum(counts * pointwise)), float(np.sqrt(n * spread)),
                        pointwise, K, group)
+
+
+def _rows(fit):
+    """The design's rows with the columns a refit reads besides the formula's: the weights
+    and the counts (the design's own, so rows the model dropped stay dropped)."""
+    design, spec = fit.design, fit.spec
+    data = design.data
+    if spec.counts:
+        data = data.assign(**{spec.counts: design.counts})
+    if spec.weights:
+        counts = 1 if design.counts is None else design.counts
+        data = data.assign(**{spec.weights: design.weights / counts})
+    return data

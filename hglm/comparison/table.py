@@ -150,7 +150,11 @@ def compare(*fits, reference: int | str | None = None, bayes_factors: bool = Tru
                else ": hglm.compare(..., method='kfold', group=...)")
         notes.append(f"PSIS-LOO is unreliable for {name}: {int(row.n_bad_k)} observation(s) "
                      f"with Pareto k > 0.7. Grouped K-fold cross-validation avoids this{how}.")
-    return Comparison(table, fits[0].design.n, fits[0].design.response_name, names[ref], notes)
+    if method == "loo" and any(f.design.counts is not None for f in fits):
+        notes.append("The rows were reduced to distinct rows with counts: PSIS-LOO's units are "
+                     "the distinct rows, each left out with all its copies.")
+    return Comparison(table, fits[0].design.n_rows, fits[0].design.response_name, names[ref],
+                      notes)
 
 
 def _ml(fit):

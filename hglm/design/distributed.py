@@ -24,7 +24,7 @@ import pandas as pd
 
 from hglm.design import checks
 from hglm.design.formula import parse_dpar_formula, parse_formula
-from hglm.design.matrices import Design, used_columns
+from hglm.design.matrices import Design, predictor_columns, used_columns
 from hglm.spec.model_spec import ModelSpec
 
 __all__ = ["Reduction", "Reduced", "is_dask", "read_data", "reduce_data", "reduce_rows",
@@ -42,16 +42,18 @@ CONTINUOUS_SHARE = 0.5
 
 @dataclass(frozen=True)
 class Reduction:
-    """What the reduction did: rows read, distinct rows kept, partitions, seconds."""
+    """What the reduction did: rows read, rows kept (distinct rows, or moment points),
+    partitions, seconds."""
 
     rows: int
     distinct: int
     partitions: int
     seconds: float
+    kind: str = "distinct rows"
 
     def __str__(self) -> str:
         return (f"{self.rows} rows in {self.partitions} partitions reduced to {self.distinct} "
-                f"distinct rows in {self.seconds:.1f} s")
+                f"{self.kind} in {self.seconds:.1f} s")
 
 
 def is_dask(data: object) -> bool:
@@ -112,12 +114,13 @@ def reduce_data(spec: ModelSpec, data) -> Reduced:
     frame = data[keys + ([counted] if counted else [])]
     frame = frame.map_partitions(_checked_partition, dict(frame.dtypes), meta=frame._meta,
                                  partition_info=True)
+    why_not = _moments_do_not_apply(spec)
+    floats = any(pd.api.types.is_float_dtype(frame._meta[c]) for c in keys)
+    if why_not is None and floats:      # moments need no look at the values first
+        return reduce_moments(spec, frame, start)
     continuous = _continuous(frame, keys)
     if not continuous:
         return reduce_rows(spec, frame, keys, counted, start)
-    why_not = _moments_do_not_apply(spec)
-    if why_not is None:
-        return reduce_moments(spec, frame, start)
     listing = ", ".join(f"{c!r} (about {n:,} distinct values in {rows:,} rows)"
                         for c, (n, rows) in continuous.items())
     raise ValueError(
@@ -133,7 +136,6 @@ def reduce_rows(spec: ModelSpec, frame, keys: list[str], counted: str | None,
                 start: float) -> Reduced:
     """The distinct rows of ``frame`` (the columns ``spec`` reads), with their counts (a
     ``counts`` column already in the data is summed), and the spec that reads them."""
-    import dask
 
     name = counted or _counts_name(spec.counts, frame.columns)
     grouped = frame.groupby(keys, dropna=False, observed=True, sort=False)
@@ -141,7 +143,7 @@ def reduce_rows(spec: ModelSpec, frame, keys: list[str], counted: str | None,
     # Dask would otherwise shuffle them between workers for a many-key groupby)
     sizes = grouped[counted].sum(split_out=1) if counted else grouped.size(split_out=1)
     rows = frame[counted].sum() if counted else frame.shape[0]
-    counts, total = dask.compute(sizes, rows)
+    counts, total = _compute(sizes, rows)
     if len(counts) > MAX_DISTINCT:
         raise ValueError(f"the model's columns have {len(counts)} distinct rows (of {total}); "
                          f"more than {MAX_DISTINCT} would not fit this process")
@@ -149,6 +151,33 @@ def reduce_rows(spec: ModelSpec, frame, keys: list[str], counted: str | None,
     reduction = Reduction(int(total), len(reduced), int(frame.npartitions),
                           time.perf_counter() - start)
     return Reduced(dataclasses.replace(spec, counts=name), reduced, reduction)
+
+
+def _compute(*collections) -> tuple:
+    """Dask's results, with a progress bar on an interactive terminal when the work takes
+    a while (on the active ``distributed`` client if there is one)."""
+    import sys
+
+    import dask
+
+    shown = sys.stderr.isatty()
+    try:
+        from distributed import default_client, progress
+
+        client = default_client()
+    except (ImportError, ValueError):        # no distributed, or no client running
+        client = None
+    if client is None:
+        from dask.diagnostics import ProgressBar
+
+        if not shown:
+            return dask.compute(*collections)
+        with ProgressBar(minimum=2.0):
+            return dask.compute(*collections)
+    futures = client.compute(list(collections))
+    if shown:
+        progress(futures, notebook=False)
+    return tuple(client.gather(futures))
 
 
 def _counts_name(wanted: str | None, existing) -> str:
@@ -185,9 +214,8 @@ def _continuous(frame, keys: list[str]) -> dict[str, tuple[int, int]]:
     floats = [c for c in keys if pd.api.types.is_float_dtype(frame._meta[c])]
     if not floats:
         return {}
-    import dask
 
-    counts = dask.compute(frame.shape[0], *[frame[c].nunique_approx() for c in floats])
+    counts = _compute(frame.shape[0], *[frame[c].nunique_approx() for c in floats])
     rows = int(counts[0])
     return {c: (int(n), rows) for c, n in zip(floats, counts[1:])
             if n > CONTINUOUS_SHARE * rows}
@@ -207,14 +235,14 @@ def _moments_do_not_apply(spec: ModelSpec) -> str | None:
 def _ordered(frame: pd.DataFrame, keys: list[str], meta: pd.DataFrame) -> pd.DataFrame:
     """The distinct rows sorted by their values (the same order however the data were
     partitioned), with the frame's declared types: known categories kept in their order
-    (unused ones too); categories the frame does not declare (each Parquet file has its
-    own) become plain labels, so levels sort as those of a column of labels do."""
-    from dask.dataframe.utils import has_known_categories
-
+    (unused ones too); where the frame does not declare them (each Parquet file has its
+    own), the categories the data have, in the order the files give them."""
     for column in keys:
         if isinstance(meta[column].dtype, pd.CategoricalDtype):
-            known = has_known_categories(meta[column])
-            frame[column] = frame[column].astype(meta[column].dtype if known else object)
+            if _known(meta[column]):
+                frame[column] = frame[column].astype(meta[column].dtype)
+            elif not isinstance(frame[column].dtype, pd.CategoricalDtype):
+                frame[column] = frame[column].astype("category")
     order = np.lexsort([_sort_key(frame[c]) for c in reversed(keys)])
     return frame.iloc[order].reset_index(drop=True)
 
@@ -232,25 +260,29 @@ def reduce_moments(spec: ModelSpec, frame, start: float) -> Reduced:
     """A gaussian model's data as per-cell moments (a cell: one level of every grouping
     factor), summed where the partitions are, and the design of their moment points
     (:mod:`hglm.design.moments`).  Two passes: levels and categories, then the moments."""
-    import dask
-
     from hglm.design import moments
 
     parsed = parse_formula(spec.formula)
     complete = frame.dropna()
     factors = list(dict.fromkeys(t.factor for t in parsed.random))
-    discrete = [c for c in frame.columns if not pd.api.types.is_float_dtype(frame._meta[c])]
-    rows, kept, *found = dask.compute(
+    # formulae codes the predictors' categories; the factors' levels come from their labels
+    read = set(predictor_columns(parsed)) | {parsed.response}
+    categorical = [c for c in frame.columns
+                   if isinstance(frame._meta[c].dtype, pd.CategoricalDtype)]
+    discrete = [c for c in frame.columns if c in categorical or (
+        c in read and not pd.api.types.is_float_dtype(frame._meta[c]))]
+    rows, kept, *found = _compute(
         frame.shape[0], complete.shape[0], complete.mean(numeric_only=True),
         *[complete[c].unique(split_out=1) for c in discrete],       # a tree, not a shuffle
         *[complete.map_partitions(_labels, f, meta=(f, object)).unique(split_out=1)
           for f in factors])
     means, uniques = found[0], dict(zip(discrete, found[1:1 + len(discrete)]))
     labels = dict(zip(factors, found[1 + len(discrete):]))
-    plan = moments.plan(parsed, spec.family_object, _prototype(frame._meta, uniques, means),
-                        labels, frame._meta, int(kept))
+    meta = _with_categories(frame._meta, {c: uniques[c] for c in categorical})
+    plan = moments.plan(parsed, spec.family_object, _prototype(meta, uniques, means),
+                        labels, meta, int(kept))
     parts = complete.map_partitions(_partition_moments, plan, meta=plan.meta)
-    sums = parts.groupby("cell").sum(split_out=1).compute()
+    (sums,) = _compute(parts.groupby("cell").sum(split_out=1))
     points = 2 * (plan.layout.width) * len(sums)
     if points > int(kept):
         raise ValueError(
@@ -259,7 +291,7 @@ def reduce_moments(spec: ModelSpec, frame, start: float) -> Reduced:
             f"moments take {2 * plan.layout.width} points; fit the rows as a pandas frame")
     design = moments.moment_design(plan, sums, int(rows) - int(kept))
     reduction = Reduction(int(rows), design.n, int(frame.npartitions),
-                          time.perf_counter() - start)
+                          time.perf_counter() - start, "moment points")
     return Reduced(spec, design.data, reduction, design)
 
 
@@ -285,6 +317,18 @@ def _prototype(meta: pd.DataFrame, uniques: dict, means) -> pd.DataFrame:
         else:
             columns[column] = float(means.get(column, 0.0)) + np.linspace(-1, 1, size)
     return pd.DataFrame(columns)
+
+
+def _with_categories(meta: pd.DataFrame, values: dict) -> pd.DataFrame:
+    """``meta`` with the categories the data have where it does not declare them (Parquet
+    files each declare their own): the order the files give, as pandas reads them."""
+    meta = meta.copy()
+    for column, found in values.items():
+        if not _known(meta[column]):
+            categories = found.cat.categories if isinstance(found.dtype, pd.CategoricalDtype) \
+                else pd.Index(sorted(found.dropna().unique()))
+            meta[column] = meta[column].astype(pd.CategoricalDtype(categories))
+    return meta
 
 
 def _known(column: pd.Series) -> bool:

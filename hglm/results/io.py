@@ -26,6 +26,8 @@ FORMAT = 1
 
 def save_fit(fit, path: str | os.PathLike, overwrite: bool = False) -> None:
     path = Path(path)
+    # a saved fit is reloaded from its spec and rows; moment points are not rows
+    fit.design.require_rows("saving a fit (its model is rebuilt from the rows on loading)")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     if path.exists() and not (path / "model.json").exists():

@@ -245,6 +245,8 @@ def test_moment_fit_summarises_and_predicts_but_has_no_rows(client):
         fit.log_likelihood()
     with pytest.raises(ValueError, match="give newdata"):
         fit.predict()
+    with pytest.raises(ValueError, match="saving a fit"):
+        fit.save("never-written")
 
 
 def test_crossed_cells_of_single_rows_do_not_reduce(client):

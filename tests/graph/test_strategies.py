@@ -173,12 +173,14 @@ def _binary_frame(seed=0):
                        "t": rng.integers(0, 2, n)})
     eta = -0.3 + 0.8 * (df.f == "b") + 0.5 * df.t + rng.normal(0, 0.7, 8)[df.g.cat.codes]
     df["y"] = rng.binomial(1, 1 / (1 + np.exp(-eta)))
+    df["count"] = rng.poisson(np.exp(eta + 1))
     return df
 
 
-def test_collapsed_bernoulli_has_the_same_log_density():
-    df = _binary_frame()
-    kwargs = dict(family="bernoulli", centered=False)
+@pytest.mark.parametrize("family, response", [("bernoulli", "y"), ("poisson", "count")])
+def test_collapsed_rows_have_the_same_log_density(family, response):
+    df = _binary_frame().assign(y=lambda d: d[response])
+    kwargs = dict(family=family, centered=False)
     collapsed = hglm.Model("y ~ f + t + (1 + t | g)", df, strategy="collapsed", **kwargs)
     rowwise = hglm.Model("y ~ f + t + (1 + t | g)", df, strategy="indexed", **kwargs)
     assert len(collapse_rows(collapsed.design)[0]) <= 8 * 3 * 2
@@ -224,10 +226,16 @@ def test_auto_picks_marginal_for_gaussian_and_centering_follows_the_data(sleepst
     # broods nested in locations: plain centering would split a weakly identified total, so
     # both tiers are centered hierarchically, broods on their year and location, locations on
     # the intercept and altitude; the nesting raises the default target_accept
-    grouse = hglm.Model("TICKS ~ YEAR + scale(HEIGHT) + (1 | BROOD) + (1 | LOCATION)",
-                        hglm.datasets.load("grouseticks"), "poisson")
+    formula = "TICKS ~ YEAR + scale(HEIGHT) + (1 | BROOD) + (1 | LOCATION)"
+    grouse = hglm.Model(formula, hglm.datasets.load("grouseticks"), "poisson",
+                        strategy="indexed")
     assert grouse.parameterization == {"strategy": "indexed", "BROOD": "hierarchically centered",
                                        "LOCATION": "hierarchically centered"}
+    # by default its 403 rows are summed into 118 poisson counts (chicks of a brood share
+    # every covariate), the effects placed the same way
+    auto = hglm.Model(formula, hglm.datasets.load("grouseticks"), "poisson").parameterization
+    assert auto["strategy"] == "collapsed"
+    assert auto["BROOD"].startswith("hierarchically centered, 403 rows summed into 118")
     assert grouse.default_target_accept == 0.95
     strategy = grouse._strategy
     p = strategy.plan(grouse.design, grouse.design.X, grouse.design.blocks[0],
@@ -243,7 +251,8 @@ def test_auto_picks_marginal_for_gaussian_and_centering_follows_the_data(sleepst
     # two small counts per level say little about each level: non-centered
     df = toy_frame(n_groups=15, per_group=2)
     df["count"] = np.random.default_rng(0).poisson(0.3, size=30)
-    assert hglm.Model("count ~ 1 + (1 | g)", df, "poisson").parameterization == {
+    assert hglm.Model("count ~ 1 + (1 | g)", df, "poisson",
+                      strategy="indexed").parameterization == {
         "strategy": "indexed", "g": "non-centered"}
 
 
@@ -286,6 +295,8 @@ def _hurdle_frame():
      ({"strategy": "marginal"}, {"strategy": "indexed"})),
     (lambda s: hglm.Model("y ~ f + t + (1 | g)", _binary_frame(), family="bernoulli"),
      ({"strategy": "collapsed"}, {"strategy": "indexed"})),
+    (lambda s: hglm.Model("count ~ f + t + (1 + t | g)", _binary_frame(), family="poisson"),
+     ({"strategy": "collapsed"}, {"strategy": "indexed"})),
     (lambda s: hglm.Model(CBPP, hglm.datasets.load("cbpp"), family="binomial"),
      ({"strategy": "indexed", "centered": True}, {"strategy": "indexed", "centered": False})),
     (lambda s: hglm.Model("Reaction ~ Days + (Days | Subject)", s),
@@ -297,7 +308,7 @@ def _hurdle_frame():
      ({"strategy": "marginal"}, {"strategy": "indexed"})),
     (lambda s: hglm.Model("y ~ x + (1 + x | g)", _hurdle_frame(), family="hurdle_lognormal"),
      ({"strategy": "marginal"}, {"strategy": "indexed"})),
-], ids=["gaussian-marginal", "bernoulli-collapsed", "binomial-centered",
+], ids=["gaussian-marginal", "bernoulli-collapsed", "poisson-collapsed", "binomial-centered",
          "gaussian-hierarchical-corr",
         "poisson-hierarchical", "gaussian-sigma-formula-marginal", "hurdle-lognormal-marginal"])
 def test_strategies_give_the_same_posterior(make, variants, sleepstudy):

@@ -10,7 +10,8 @@ differ in speed and geometry:
 * ``marginal``: gaussian models with the random effects of one factor integrated out exactly
   (per-group Woodbury algebra on sufficient statistics); the effects are drawn afterwards from
   their exact conditional, so ``ranef()`` and predictions stay complete;
-* ``collapsed``: binomial/bernoulli rows with identical covariates and groups summed to counts;
+* ``collapsed``: binomial/bernoulli rows with identical covariates and groups summed to counts
+  (poisson rows on the log link: to a count with its exposure);
 * ``padded``: the indexed model with rows laid out per level of the largest factor, so its
   effects broadcast instead of being gathered (large, balanced non-gaussian data).
 

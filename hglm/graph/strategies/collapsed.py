@@ -1,10 +1,12 @@
-"""Binomial/bernoulli rows with identical covariates, offset and groups summed into counts.
+"""Rows with identical covariates, offset and groups summed into counts.
 
-Rows that share every column of X, the offset and every block's level and terms share the
-success probability, so their successes and trials can be added: Bernoulli rows with a
-handful of distinct covariate patterns become a few binomial observations.  A constant
-(``log C(n_i, y_i)`` of the rows less ``log C(N_c, K_c)`` of the counts) keeps the model's log
-density equal to the uncollapsed one, so marginal likelihoods and Bayes factors do not move.
+Rows that share every column of X, the offset and every block's level and terms share their
+mean, so the family can add them up (:meth:`hglm.Family.summed`): binomial and bernoulli
+rows into binomial successes of trials, poisson rows (log link) into a poisson count with
+the number of rows as its exposure.  Bernoulli rows with a handful of distinct covariate
+patterns become a few binomial observations.  A constant (binomial: ``log C(n_i, y_i)`` of
+the rows less ``log C(N_c, K_c)`` of the counts) keeps the model's log density equal to the
+uncollapsed one, so marginal likelihoods and Bayes factors do not move.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.special import gammaln
 
 from hglm.design.matrices import Design
 from hglm.graph.strategies.base import BlockParams, FixedPart, Strategy, likelihood_name
@@ -40,13 +41,9 @@ def collapse_rows(design: Design) -> tuple[np.ndarray, np.ndarray]:
     return first, inverse.reshape(-1)
 
 
-def _log_choose(n: np.ndarray, k: np.ndarray) -> np.ndarray:
-    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
-
-
 class CollapsedStrategy(Strategy):
-    """Binomial likelihood on the distinct (covariates, groups) patterns; effects as
-    :class:`IndexedStrategy` places them."""
+    """The family's summed likelihood on the distinct (covariates, groups) patterns; effects
+    as :class:`IndexedStrategy` places them."""
 
     name = "collapsed"
 
@@ -55,7 +52,8 @@ class CollapsedStrategy(Strategy):
 
     def unsupported(self, design: Design) -> str | None:
         if design.family.counts_family is None:
-            return "only binomial and bernoulli rows can be summed into counts"
+            return ("only binomial, bernoulli and poisson (log link) rows can be summed into "
+                    "counts")
         if design.weights is not None and np.any(design.weights != np.round(design.weights)):
             return "rows with fractional weights cannot be summed into counts"
         if design.dpars:
@@ -68,32 +66,35 @@ class CollapsedStrategy(Strategy):
         first, _ = collapse_rows(design)
         return len(first) <= (1 - MIN_REDUCTION) * design.n_rows
 
-    def likelihood(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
-                   aux: dict) -> None:
+    def _summed(self, design: Design):
         first, inverse = collapse_rows(design)
-        trials = design.trials if design.trials is not None else np.ones(design.n, dtype=np.int64)
         # integer weights are frequencies: a row of weight k is k identical rows
         freq = np.ones(design.n) if design.weights is None else design.weights
-        successes = np.bincount(inverse, weights=freq * design.y).astype(np.int64)
-        totals = np.bincount(inverse, weights=freq * trials).astype(np.int64)
+        return first, design.family.summed(design.y, design.trials, freq, inverse)
+
+    def likelihood(self, design: Design, fixed: FixedPart, blocks: list[BlockParams],
+                   aux: dict) -> None:
+        first, summed = self._summed(design)
         model = pm.modelcontext(None)
         model.add_coord("pattern", np.arange(len(first)))
         eta = self.indexed.linear_predictor(design, fixed, blocks, rows=first)
+        if summed.log_exposure is not None:
+            eta = eta + summed.log_exposure
         design.family.counts_family.likelihood(
-            likelihood_name(design), eta, aux, observed=successes, trials=totals, dims="pattern")
-        constant = (freq * _log_choose(trials, design.y)).sum() \
-            - _log_choose(totals, successes).sum()
-        pm.Potential("collapse_constant", pt.as_tensor(constant))
+            likelihood_name(design), eta, aux, observed=summed.observed, trials=summed.trials,
+            dims="pattern")
+        pm.Potential("collapse_constant", pt.as_tensor(summed.constant))
 
     def notes(self, design: Design) -> dict[str, str]:
-        rows = len(collapse_rows(design)[0])
+        first, summed = self._summed(design)
         return {**self.indexed.notes(design),
-                design.response_name: f"binomial counts: the {design.n_rows} rows summed into "
-                                      f"{rows} patterns of identical covariates and groups",
-                "collapse_constant": "the log binomial coefficients the summing changes (a "
-                                     "constant), so log p(y) stays that of the rows"}
+                design.response_name: f"{summed.kind}: the {design.n_rows} rows summed into "
+                                      f"{len(first)} patterns of identical covariates and "
+                                      "groups",
+                "collapse_constant": "the log-likelihood's constant the summing changes, so "
+                                     "log p(y) stays that of the rows"}
 
     def describe(self, design: Design) -> dict[str, str]:
-        rows = len(collapse_rows(design)[0])
-        return {label: f"{kind}, {design.n_rows} rows summed into {rows} binomial counts"
+        first, summed = self._summed(design)
+        return {label: f"{kind}, {design.n_rows} rows summed into {len(first)} {summed.kind}"
                 for label, kind in self.indexed.describe(design).items()}

@@ -46,6 +46,19 @@ class GaussianPart:
     z: np.ndarray                 # the transformed response on those rows
 
 
+@dataclass(frozen=True)
+class Summed:
+    """A family's rows summed by pattern (the ``collapsed`` strategy): the summed response,
+    its trials, the log exposure added to the linear predictor (None: none), and the
+    constant that keeps the log density that of the rows."""
+
+    observed: np.ndarray
+    trials: np.ndarray | None
+    log_exposure: np.ndarray | None
+    constant: float
+    kind: str                     # "binomial counts", ...
+
+
 class FamilyDef:
     """One response distribution.  Subclasses set the class attributes and write the
     densities; the defaults are what most families want."""
@@ -83,8 +96,9 @@ class FamilyDef:
     working_dispersion: ClassVar[bool] = False
     #: the range of the mean, for starting values and for spotting fitted means at its edge
     mean_range: ClassVar[tuple[float, float]] = (-np.inf, np.inf)
-    #: rows may be summed into binomial counts by pattern (the ``collapsed`` strategy)
-    collapsible: ClassVar[bool] = False
+    #: the family whose counts rows summed by pattern follow (the ``collapsed`` strategy:
+    #: "binomial" for binomial rows, "poisson" for poisson rows on the log link), or None
+    summed_family: ClassVar[str | None] = None
     #: the data-chosen parameterization may center group effects (False: non-centered
     #: unless the user asks, where centering measured worse)
     centers: ClassVar[bool] = True
@@ -133,6 +147,12 @@ class FamilyDef:
 
     def aux_coords(self, name: str, categories: tuple | None) -> tuple[str, ...] | None:
         """The labels of a vector auxiliary parameter's values (None: a scalar)."""
+        return None
+
+    def summed(self, link: Link, y: np.ndarray, trials: np.ndarray | None, freq: np.ndarray,
+               inverse: np.ndarray) -> Summed | None:
+        """The rows summed by pattern (``inverse``: each row's pattern; ``freq``: how many
+        times each row counts), or None where the family's rows do not sum."""
         return None
 
     def aux_start(self, link: Link, y: np.ndarray, categories: tuple | None,
@@ -366,8 +386,17 @@ class Family:
 
     @property
     def counts_family(self) -> Family | None:
-        """The binomial family that rows summed by pattern follow (collapsed strategy)."""
-        return Family("binomial", self.link) if self.info.collapsible else None
+        """The family that rows summed by pattern follow (collapsed strategy), or None."""
+        probe = self.summed(np.zeros(1), None, np.ones(1), np.zeros(1, dtype=np.int64))
+        return None if probe is None else Family(self.info.summed_family, self.link)
+
+    def summed(self, y: np.ndarray, trials: np.ndarray | None, freq: np.ndarray,
+               inverse: np.ndarray) -> Summed | None:
+        """The rows summed by pattern (see :meth:`FamilyDef.summed`), or None where this
+        family's rows do not sum (a subclass that set ``summed_family`` to None)."""
+        if self.info.summed_family is None:
+            return None
+        return self.info.summed(self._link, y, trials, freq, inverse)
 
     def aux_label(self, name: str) -> tuple[str, str]:
         """(group, kind) of an auxiliary parameter in variance-component tables: lme4's

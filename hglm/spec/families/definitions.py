@@ -6,8 +6,9 @@ Adding a family is one class here (with ``@register``) and its tests; see ``Stud
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import gammaln
 
-from hglm.spec.families.base import FamilyDef, register
+from hglm.spec.families.base import FamilyDef, Summed, register
 from hglm.spec.families.links import Link
 from hglm.spec.families.responses import (
     check_binary,
@@ -42,6 +43,10 @@ def _gamma(alpha: float, beta: float):
     from hglm.spec.priors import Gamma
 
     return Gamma(alpha, beta)
+
+
+def _log_choose(n: np.ndarray, k: np.ndarray) -> np.ndarray:
+    return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
 
 
 @register
@@ -110,9 +115,23 @@ class _Counts(FamilyDef):
 class Poisson(_Counts):
     name = "poisson"
     pymc = "Poisson"
+    summed_family = "poisson"
     gibbs, gibbs_link = "poisson", "log"
     calibration_priors = {"Intercept": "Normal(1, 0.5)", "fixed": "Normal(0, 0.5)",
                           "sd": "HalfNormal(0.5)", "cor": "LKJ(2)"}
+
+    def summed(self, link, y, trials, freq, inverse):
+        """On the log link, the rows of a pattern (rate mu each) sum to a poisson count of
+        mean N mu (N rows: the exposure); the constant: sum log y_i! of the rows less
+        log K! - K log N of the sums."""
+        if link.name != "log":
+            return None
+        counts = np.bincount(inverse, weights=freq * y)
+        exposure = np.bincount(inverse, weights=freq)
+        constant = -(freq * gammaln(np.asarray(y, float) + 1)).sum() \
+            + (gammaln(counts + 1) - counts * np.log(exposure)).sum()
+        return Summed(counts.astype(np.int64), None, np.log(exposure), float(constant),
+                      "poisson counts with their exposure")
 
     def summed_logp(self, link, y, eta, aux, trials, weights):
         """Written out, its constant summed once in NumPy: PyMC's generic form recomputes
@@ -188,9 +207,18 @@ class Binomial(FamilyDef):
     response = "binomial"
     pymc = "Binomial"
     mean_range = (0.0, 1.0)
-    collapsible = True
+    summed_family = "binomial"
     gibbs, gibbs_link = "binomial", "logit"
     calibration_priors = {"Intercept": "Normal(0, 1)", **_SLOPES}
+
+    def summed(self, link, y, trials, freq, inverse):
+        """Successes and trials added up; the constant: the log binomial coefficients of
+        the rows less those of the sums."""
+        trials = np.ones(len(y), dtype=np.int64) if trials is None else trials
+        successes = np.bincount(inverse, weights=freq * y).astype(np.int64)
+        totals = np.bincount(inverse, weights=freq * trials).astype(np.int64)
+        constant = (freq * _log_choose(trials, y)).sum() - _log_choose(totals, successes).sum()
+        return Summed(successes, totals, None, float(constant), "binomial counts")
 
     def params(self, link, eta, aux, trials):
         # logit_p keeps the log-likelihood stable far into the tails

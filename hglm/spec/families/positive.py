@@ -274,7 +274,7 @@ class BetaBinomial(Binomial):
     aux = ("phi",)
     aux_meaning = {"phi": "the precision: binomial as phi -> inf"}
     pymc = "BetaBinomial"
-    collapsible = False
+    summed_family = None
     working_dispersion = True
     gibbs = gibbs_link = None
     ml_aux_start = {"phi": 10.0}

@@ -104,6 +104,7 @@ class _ZeroCounts:
     zero: str = "zi"
     pymc = None
     gibbs = gibbs_link = None
+    summed_family = None       # each row has its own zero process: rows do not sum
     probabilities = ("zi", "hu")
     summed_logp = _summed
     aux_groups = {"zi": "Zero-inflation", "hu": "Hurdle"}
