@@ -59,7 +59,7 @@ def test_prior_sweep(backend, sleep_model):
 
 def test_sbc(backend):
     name, client = backend
-    kw = dict(n_sims=4, draws=100, tune=150, chains=2, seed=3, progressbar=False)
+    kw = dict(n_sims=10, draws=100, tune=150, chains=2, seed=3, progressbar=False)
     local = hglm.sbc(sbc_model("gaussian"), **kw)
     remote = hglm.sbc(sbc_model("gaussian"), backend=name, client=client, n_jobs=2, **kw)
     cols = ["sim", "parameter", "rank", "u"]

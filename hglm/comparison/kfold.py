@@ -99,7 +99,7 @@ def kfold(fit, group: str, K: int = 10, seed: int | None = None,
             "build": type(fit.model).from_spec,      # the model's own constructor
             "settings": settings, "y": design.y, "trials": design.trials,
             "categories": design.categories}
-    jobs = n_jobs or (min(K, os.cpu_count() or 1) if backend == "local" else K)
+    jobs = n_jobs or (min(K, os.cpu_count() or 1) if backend == "local" else -1)
     with backend_context(backend, client):
         results = Parallel(n_jobs=jobs)(
             delayed(_fold)(spec, np.flatnonzero(fold != k), np.flatnonzero(fold == k),
