@@ -139,21 +139,25 @@ def check_counts_column(data: pd.DataFrame, column: str) -> None:
                          f"such as {values.iloc[0]!r}")
 
 
-#: formulae's transforms whose values depend on the whole column (its mean, sd, quantiles or
+#: formulae's transforms whose values depend on the whole column's distribution (quantiles,
 #: an orthogonal basis): on rows that stand for several rows each they would be computed as
-#: if each appeared once
-WHOLE_COLUMN_TRANSFORMS = ("center", "scale", "standardize", "poly", "bs")
+#: if each appeared once.  ``center()`` and ``scale()`` are refitted with the counts instead
+#: (``matrices._refit_transforms``), except on moment points, which have no column to refit
+BASIS_TRANSFORMS = ("poly", "bs", "cc", "cr", "tp")
+WHOLE_COLUMN_TRANSFORMS = ("center", "scale") + BASIS_TRANSFORMS
 
 
-def check_whole_column_transforms(formulas: Iterable, counts: str) -> None:
-    """Refuse ``scale(x)`` and its kind with row counts (aggregated or reduced data)."""
+def check_whole_column_transforms(formulas: Iterable, counts: str,
+                                  transforms: tuple[str, ...] = BASIS_TRANSFORMS) -> None:
+    """Refuse ``poly(x)`` and its kind (``transforms``) with row counts (aggregated or
+    reduced data)."""
     import formulae
 
     for parsed in formulas:
         for text in [parsed.fixed_formula] + [t.expr for t in parsed.random]:
             calls = {c.call.callee for t in formulae.model_description(text).terms
                      for c in getattr(t, "components", []) if type(c).__name__ == "Call"}
-            used = sorted(calls & set(WHOLE_COLUMN_TRANSFORMS))
+            used = sorted(calls & set(transforms))
             if used:
                 raise ValueError(
                     f"formula {parsed.formula!r}: {', '.join(used)}() depends on the whole "

@@ -271,16 +271,18 @@ def reduce_moments(spec: ModelSpec, frame, start: float) -> Reduced:
                    if isinstance(frame._meta[c].dtype, pd.CategoricalDtype)]
     discrete = [c for c in frame.columns if c in categorical or (
         c in read and not pd.api.types.is_float_dtype(frame._meta[c]))]
-    rows, kept, *found = _compute(
-        frame.shape[0], complete.shape[0], complete.mean(numeric_only=True),
+    rows, kept, variances, *found = _compute(
+        frame.shape[0], complete.shape[0], complete.var(ddof=0, numeric_only=True),
+        complete.mean(numeric_only=True),
         *[complete[c].unique(split_out=1) for c in discrete],       # a tree, not a shuffle
         *[complete.map_partitions(_labels, f, meta=(f, object)).unique(split_out=1)
           for f in factors])
     means, uniques = found[0], dict(zip(discrete, found[1:1 + len(discrete)]))
     labels = dict(zip(factors, found[1 + len(discrete):]))
     meta = _with_categories(frame._meta, {c: uniques[c] for c in categorical})
+    columns = {c: (float(means[c]), float(np.sqrt(variances[c]))) for c in means.index}
     plan = moments.plan(parsed, spec.family_object, _prototype(meta, uniques, means),
-                        labels, meta, int(kept))
+                        labels, meta, int(kept), columns)
     parts = complete.map_partitions(_partition_moments, plan, meta=plan.meta)
     (sums,) = _compute(parts.groupby("cell").sum(split_out=1))
     points = 2 * (plan.layout.width) * len(sums)

@@ -232,7 +232,7 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
             checks.check_response_numeric(frame[parsed.response], parsed.response, str(family))
 
     env = formula_env()
-    matrices = _evaluate(parsed.fixed_formula, frame, env, parsed.formula)
+    matrices = _evaluate(parsed.fixed_formula, frame, env, parsed.formula, multiplicity)
     y, trials = _response(matrices, parsed.response, family)
     checks.check_finite_design(y, f"response {parsed.response!r}")
     checks.check_variation(y if trials is None else y / trials, parsed.response,
@@ -245,7 +245,7 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
     X, names = _absorb_intercept(X, names) if family.absorbs_intercept \
         else _drop_aliased(X, names)
     n_rows = len(frame) if counts is None else int(multiplicity.sum())
-    blocks = _blocks(parsed, frame, env, family, n_rows)
+    blocks = _blocks(parsed, frame, env, family, n_rows, multiplicity)
     w = None if weights is None else data.loc[row_index, weights].to_numpy(dtype=float)
     if multiplicity is not None:            # k identical rows: each log-likelihood k times
         w = multiplicity.astype(float) if w is None else w * multiplicity
@@ -277,7 +277,7 @@ def take_rows(design: Design, rows: np.ndarray, y: np.ndarray | None = None) -> 
 def _dpar_design(design: Design, name: str, parsed: ParsedFormula, env: Environment) -> Design:
     """An auxiliary parameter's design on the main design's rows: its own fixed matrix (no
     absorbed intercept: the thresholds absorb only the mean's) and group blocks."""
-    matrices = _evaluate(parsed.fixed_formula, design.data, env, parsed.formula)
+    matrices = _evaluate(parsed.fixed_formula, design.data, env, parsed.formula, design.counts)
     X, names, offset = _fixed(matrices.common, design.n)
     for j, column in enumerate(names):
         checks.check_finite_design(X[:, j], f"column {column!r} of {name!r}'s formula")
@@ -285,7 +285,8 @@ def _dpar_design(design: Design, name: str, parsed: ParsedFormula, env: Environm
         checks.check_finite_design(offset, f"the offset of {name!r}'s formula")
     X, names = _drop_aliased(X, names)
     blocks = tuple(dataclasses.replace(b, label=dpar_label(b.label, name), dpar=name)
-                   for b in _blocks(parsed, design.data, env, design.family, design.n_rows))
+                   for b in _blocks(parsed, design.data, env, design.family, design.n_rows,
+                                    design.counts))
     return dataclasses.replace(design, formula=parsed, X=X, fixed_names=names, offset=offset,
                                blocks=blocks, matrices=matrices, dpar=name)
 
@@ -342,13 +343,62 @@ def _var_names(text: str, formula: str) -> set[str]:
         raise ValueError(f"cannot read formula {formula!r} at {text!r}: {err}") from None
 
 
-def _evaluate(text: str, frame: pd.DataFrame, env: Environment, formula: str) -> DesignMatrices:
+def _evaluate(text: str, frame: pd.DataFrame, env: Environment, formula: str,
+              counts: np.ndarray | None = None) -> DesignMatrices:
+    """formulae's matrices of ``text`` on ``frame``; with ``counts``, ``center()`` and
+    ``scale()`` refitted as if each row appeared ``counts[i]`` times (their means and sds
+    are then the full data's, for these columns and for new data)."""
     try:
         # np.log(0) and the like: checked, and reported in the user's terms, afterwards
         with np.errstate(all="ignore"):
-            return DesignMatrices(formulae.model_description(text), frame, env)
-    except Exception as err:
+            matrices = DesignMatrices(formulae.model_description(text), frame, env)
+    except Exception as err:  # formulae raises its own parse errors
         raise ValueError(f"cannot evaluate formula {formula!r} at {text!r}: {err}") from None
+    if counts is not None and matrices.common is not None:
+        def counted(call, component) -> tuple[float, float]:
+            x = np.asarray(call.args[0].eval(frame, component.env), dtype=float)
+            mean = float(np.average(x, weights=counts))
+            return mean, float(np.sqrt(np.average((x - mean) ** 2, weights=counts)))
+
+        if refit_transforms(matrices, formula, counted):
+            with np.errstate(all="ignore"):
+                matrices.common = matrices.common.evaluate_new_data(frame)
+    return matrices
+
+
+def refit_transforms(matrices: DesignMatrices, formula: str, moments) -> bool:
+    """Set formulae's fitted ``center()`` / ``scale()`` parameters to ``moments(call,
+    component)``: the (mean, sd) of all the rows, where formulae would fit them on the rows
+    it is given (distinct rows with counts; a Dask frame's prototype); whether any was."""
+    from formulae.transforms import Center, Scale
+
+    if matrices.common is None:
+        return False
+
+    def calls(lazy):             # innermost first: an outer transform sees refitted inputs
+        for arg in getattr(lazy, "args", []):
+            yield from calls(arg)
+        if getattr(lazy, "stateful_transform", None) is not None:
+            yield lazy
+
+    def transforms(term):
+        for component in getattr(term, "components", []):
+            for call in calls(getattr(component, "call", None)):
+                if isinstance(call.stateful_transform, (Center, Scale)):
+                    yield component, call
+
+    if matrices.response is not None and any(transforms(matrices.response.term.term)):
+        raise ValueError(f"formula {formula!r}: center() and scale() of the response are not "
+                         f"available on rows with counts; transform the response column first")
+    refitted = False
+    for term in matrices.common.terms.values():
+        for component, call in transforms(term):
+            transform = call.stateful_transform
+            transform.mean, sd = moments(call, component)
+            if isinstance(transform, Scale):      # formulae's np.std: ddof 0
+                transform.std = sd
+            refitted = True
+    return refitted
 
 
 def _binary_response(frame: pd.DataFrame, name: str, family: Family):
@@ -438,10 +488,11 @@ def _fixed(common, n: int):
 
 
 def _blocks(parsed: ParsedFormula, frame: pd.DataFrame, env: Environment,
-            family: Family, n_rows: int) -> tuple[GroupBlock, ...]:
+            family: Family, n_rows: int, counts: np.ndarray | None = None
+            ) -> tuple[GroupBlock, ...]:
     blocks, seen = [], {}
     for term in parsed.random:
-        matrices = _evaluate(term.expr, frame, env, parsed.formula)
+        matrices = _evaluate(term.expr, frame, env, parsed.formula, counts)
         if matrices.common is None:
             raise ValueError(f"formula {parsed.formula!r}: random term {term} has no terms")
         Z = np.asarray(matrices.common.design_matrix, dtype=float)

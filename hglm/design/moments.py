@@ -148,12 +148,23 @@ class Plan:
 
 
 def plan(parsed, family, prototype: pd.DataFrame, labels: dict, meta: pd.DataFrame,
-         n_rows: int) -> Plan:
+         n_rows: int, columns: dict) -> Plan:
     """The plan of a gaussian model's moment reduction: formulae fitted on ``prototype``,
-    each factor's levels (``labels``: the labels the data have) in the order a pandas frame
-    of all the rows would give them."""
+    ``center()`` and ``scale()`` of a column refitted to its (mean, sd) over all the rows
+    (``columns``), each factor's levels (``labels``: the labels the data have) in the order a
+    pandas frame of all the rows would give them."""
     from hglm.design import checks
-    from hglm.design.matrices import _evaluate, _fixed, formula_env
+    from hglm.design.matrices import _evaluate, _fixed, formula_env, refit_transforms
+
+    checks.check_whole_column_transforms([parsed], "per-cell moments")
+
+    def column_moments(call, component) -> tuple[float, float]:
+        name = getattr(call.args[0], "name", None)
+        if name not in columns:
+            raise ValueError(f"formula {parsed.formula!r}: on a Dask frame, center() and "
+                             f"scale() take a numeric column, not {call}; add the column "
+                             f"you transform to the data first")
+        return columns[name]
 
     if parsed.response not in prototype.columns:
         raise ValueError(f"on a Dask frame, a gaussian model's response must be a column of "
@@ -161,6 +172,8 @@ def plan(parsed, family, prototype: pd.DataFrame, labels: dict, meta: pd.DataFra
     checks.check_response_numeric(meta[parsed.response], parsed.response, str(family))
     env = formula_env()
     fixed = _evaluate(parsed.fixed_formula, prototype, env, parsed.formula)
+    if fixed.common is not None:
+        refit_transforms(fixed, parsed.formula, column_moments)
     _, names, offset = _fixed(fixed.common, len(prototype))
     if offset is not None:
         raise ValueError("on a Dask frame, a gaussian model with an offset is not reduced "
@@ -168,6 +181,7 @@ def plan(parsed, family, prototype: pd.DataFrame, labels: dict, meta: pd.DataFra
     blocks, seen = [], {}
     for term in parsed.random:
         matrices = _evaluate(term.expr, prototype, env, parsed.formula)
+        refit_transforms(matrices, parsed.formula, column_moments)
         count = seen[term.factor] = seen.get(term.factor, -1) + 1
         label = term.factor if count == 0 else f"{term.factor}.{count}"
         terms = tuple(matrices.common.as_dataframe().columns)

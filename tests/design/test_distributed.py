@@ -192,8 +192,28 @@ def test_models_that_do_not_reduce_are_refused_with_the_reason(client):
     message = _error("count ~ z + (1 | g)", ddf, family="poisson")
     assert "does not reduce" in message and "'z' (about" in message and "Bin" in message
     assert "exact for gaussian models with the identity link only" in message
-    message = _error("y ~ scale(x) + (1 | g)", ddf, family="bernoulli")
-    assert "scale() depends on the whole column" in message
+    message = _error("y ~ poly(x, 2) + (1 | g)", ddf, family="bernoulli")
+    assert "poly() depends on the whole column" in message
+    message = _error("z ~ poly(x, 2) + (1 | g)", ddf)             # gaussian: moment points
+    assert "poly() depends on the whole column" in message
+    message = _error("z ~ scale(np.log(n)) + (1 | g)", ddf)
+    assert "center() and scale() take a numeric column" in message
+
+
+def test_center_and_scale_are_those_of_all_rows(client):
+    frame = _frame()
+    formula = "y ~ scale(x) + c + (1 + center(x) | g)"
+    pandas = hglm.Model(formula, frame, family="bernoulli")
+    dask = hglm.Model(formula, dd.from_pandas(frame, npartitions=3), family="bernoulli")
+    pd.testing.assert_frame_equal(dask.priors, pandas.priors)
+    point = _points(pandas, 1, seed=3)[0]
+    assert dask.pymc_model.compile_logp(mode="FAST_COMPILE")(point) == pytest.approx(
+        pandas.pymc_model.compile_logp(mode="FAST_COMPILE")(point), rel=1e-10)
+    from hglm.design.matrices import evaluate_new_data
+
+    new = frame.iloc[:7]          # new data: the full data's mean and sd, not the distinct rows'
+    np.testing.assert_allclose(evaluate_new_data(dask.design, new).X,
+                               evaluate_new_data(pandas.design, new).X, rtol=1e-12)
 
 
 def test_engine_is_checked():
@@ -214,6 +234,7 @@ def _crossed(seed: int = 0, n: int = 4000) -> pd.DataFrame:
 @pytest.mark.parametrize("formula, data", [
     ("Reaction ~ Days + (Days | Subject)", "sleepstudy"),
     ("y ~ x + (1 + x | s) + (1 | d)", "crossed"),
+    ("y ~ scale(x) + (1 + center(x) | s) + (1 | d)", "crossed"),
 ])
 def test_gaussian_moments_are_the_model_of_all_rows(client, formula, data):
     frame = hglm.datasets.load(data) if data == "sleepstudy" else _crossed()

@@ -140,6 +140,19 @@ def test_counts_count_the_rows_dropped():
     assert d.n_rows == 600 - aggregated.n[0] and d.n_dropped == aggregated.n[0]
 
 
+def test_counts_refit_center_and_scale():
+    full, aggregated = _aggregated()
+    formula = "y ~ scale(x) + (1 + center(x) | g)"
+    expanded = hglm.Model(formula, full)
+    counted = hglm.Model(formula, aggregated, counts="n")
+    pd.testing.assert_frame_equal(counted.priors, expanded.priors)
+    point = {k: v + 0.1 for k, v in expanded.pymc_model.initial_point().items()}
+    logp = [m.pymc_model.compile_logp(mode="FAST_COMPILE")(point) for m in (counted, expanded)]
+    assert logp[0] == pytest.approx(logp[1], rel=1e-10)
+    with pytest.raises(ValueError, match="of the response are not available"):
+        hglm.Model("scale(y) ~ x + (1 | g)", aggregated, counts="n")
+
+
 @pytest.mark.parametrize("values, column", [([0], "n"), ([1.5], "n"), ([1], "m")])
 def test_bad_counts_are_refused(values, column):
     _, aggregated = _aggregated()
