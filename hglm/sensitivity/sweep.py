@@ -90,6 +90,7 @@ def prior_sweep(model, variants: dict, draws: int = 1000, tune: int = 1000, chai
     """
     if not variants:
         raise ValueError("prior_sweep needs at least one variant")
+    model.design.require_rows("prior_sweep (each variant is refitted from the rows)")
     for name, priors in variants.items():  # validate every variant before any sampling
         try:
             model.update(priors={**model.spec.prior_dict, **(priors or {})})

@@ -209,6 +209,7 @@ def sbc(model, n_sims: int = 200, draws: int = 1000, tune: int = 1000, chains: i
 
     if n_sims < 10:
         raise ValueError(f"n_sims must be at least 10 for a uniformity test, got {n_sims}")
+    model.design.require_rows("sbc (each simulation is a response per row)")
     check_fixed_priors(model)
     simulator = simulator or model
     check_same_parameters(model, simulator)

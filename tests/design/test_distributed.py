@@ -268,6 +268,8 @@ def test_moment_fit_summarises_and_predicts_but_has_no_rows(client):
         fit.predict()
     with pytest.raises(ValueError, match="saving a fit"):
         fit.save("never-written")
+    with pytest.raises(ValueError, match="prior_sweep .* needs the data's rows"):
+        hglm.prior_sweep(model, {"a": None})
 
 
 def test_crossed_cells_of_single_rows_do_not_reduce(client):
