@@ -84,6 +84,14 @@ def _check_same_data(fits) -> None:
         if d.response_name != first.response_name or d.family.response != first.family.response:
             raise ValueError(f"models must share the response: {first.response_name!r} "
                              f"({first.family}) vs {d.response_name!r} ({d.family})")
+        reduced = d.counts is not None or first.counts is not None
+        if reduced and not (len(d.y) == len(first.y) and d.data.equals(first.data)):
+            raise ValueError(
+                f"models must be fitted to the same rows, and {first.formula.formula!r} and "
+                f"{d.formula.formula!r} were reduced to distinct rows of different columns; "
+                f"reduce both on the columns of either (a pandas frame of "
+                f"ddf[columns].groupby(columns).size(), fitted with counts=) or compare "
+                f"their fit_ml() log-likelihoods")
         if len(d.row_index) != len(first.row_index) or not d.row_index.equals(first.row_index):
             raise ValueError(f"models must be fitted to the same rows: {first.formula.formula!r} "
                              f"uses {first.n} rows, {d.formula.formula!r} uses {d.n} (missing "

@@ -146,6 +146,18 @@ def test_update_reduces_again(client):
     assert smaller.design.n_rows == 3000 and smaller.design.n < dask.design.n
 
 
+def test_compare_needs_the_same_distinct_rows(bernoulli_fits):
+    fit = bernoulli_fits[1]
+    other = fit.model.update(formula="y ~ c + (1 | g)").fit(seed=1, **SMALL)
+    with pytest.raises(ValueError, match="reduced to distinct rows of different columns"):
+        hglm.compare(fit, other, bayes_factors=False)
+    # the same columns, another random structure: the same distinct rows, LOO on them
+    slope = fit.model.update(formula="y ~ x + c + (1 + x | g)").fit(seed=1, **SMALL)
+    comparison = hglm.compare(fit, slope, bayes_factors=False)
+    assert comparison.n_obs == 3000 and np.isfinite(comparison.table["elpd_loo"]).all()
+    assert any("PSIS-LOO's units are the distinct rows" in n for n in comparison.notes)
+
+
 def test_parquet_files_read_with_dask(client, tmp_path):
     frame = _frame(seed=7)
     for i in range(3):
