@@ -230,7 +230,7 @@ class Binomial(FamilyDef):
             return super().summed_logp(link, y, eta, aux, trials, weights)
         import pytensor.tensor as pt
         w, n = np.asarray(weights, dtype=float), self._trials(y, trials)
-        const = float(np.sum(w * (gammaln(n + 1) - gammaln(y + 1) - gammaln(n - y + 1))))
+        const = float(np.sum(w * _log_choose(n, y)))
         return pt.sum(w * (y * eta - n * pt.softplus(eta))) + const
 
     def log_density(self, link, y, eta, aux, trials):
