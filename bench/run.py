@@ -33,6 +33,9 @@ HERE = Path(__file__).resolve().parent
 BAMBI_ENV = HERE / ".venv-bambi"
 BAMBI_PINS = ["bambi==0.17.2", "nutpie", "numpyro", "matplotlib<3.11"]
 TOOLS = ["hglm", "bambi-pymc", "bambi-nutpie", "bambi-numpyro"]
+#: ``--fresh``'s default: Bambi's PyMC sampler was never the best peer (3-12x nutpie's wall
+#: time in the 2026-11-24 run), and whole-process runs of it doubled the run's length
+FRESH_TOOLS = ["hglm", "bambi-nutpie", "bambi-numpyro"]
 
 
 def bambi_python() -> Path:
@@ -134,8 +137,8 @@ def markdown_fresh(rows: list[dict], meta: dict) -> str:
                 if "error" in r:
                     out.append(f"| {model} | {r['tool']} | {cache} | {r['error']} |" + " |" * 9)
                     continue
-                ratio = f"{r['ess_per_process_s'] / best:.1f}x" if best and \
-                    r["tool"].startswith("hglm") else ""
+                ratio = "" if not r["tool"].startswith("hglm") else (
+                    f"{r['ess_per_process_s'] / best:.1f}x" if best else "no peer ran")
                 out.append(f"| {model} | {r['tool']} | {cache} | {r['process']:.1f} | "
                            f"{r['startup']:.1f} | {r['imports']:.1f} | {r['build']:.1f} | "
                            f"{r['sample']:.1f} | {r['ess']:.0f} | "
@@ -151,8 +154,9 @@ def markdown_fresh(rows: list[dict], meta: dict) -> str:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
-    parser.add_argument("--tools", nargs="+", default=TOOLS,
-                        help="hglm, hglm-<sampler> (e.g. hglm-pymc), bambi-<sampler>")
+    parser.add_argument("--tools", nargs="+", default=None,
+                        help="hglm, hglm-<sampler> (e.g. hglm-pymc), bambi-<sampler>; default "
+                             f"{' '.join(TOOLS)} ({' '.join(FRESH_TOOLS)} with --fresh)")
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=4)
@@ -162,15 +166,21 @@ def main(argv=None) -> None:
     parser.add_argument("--fresh", action="store_true",
                         help="time whole processes, cold caches then warm (what a user feels)")
     args = parser.parse_args(argv)
+    args.tools = args.tools or (FRESH_TOOLS if args.fresh else TOOLS)
 
     data_dir = HERE / "out" / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for i, name in enumerate(args.models):
         bench = MODELS[name]
-        csv = bench.write_data(data_dir)
         tools = args.tools[i % len(args.tools):] + args.tools[:i % len(args.tools)]  # alternate
+        if not all(bench.skipped(t) for t in tools):
+            csv = bench.write_data(data_dir)
         for tool in tools:
+            if bench.skipped(tool):
+                rows += [{"model": name, "tool": tool, "error": bench.skipped(tool),
+                          "cache": c} for c in (("cold", "warm") if args.fresh else (None,))]
+                continue
             if args.fresh:
                 rows += run_fresh(tool, bench, csv, args)
                 continue

@@ -18,6 +18,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from scipy.special import logsumexp
 
+from hglm.comparison.loo import weighted_elpd
 from hglm.design.matrices import factor_labels
 from hglm.parallel import backend_context
 
@@ -107,12 +108,7 @@ def kfold(fit, group: str, K: int = 10, seed: int | None = None,
     pointwise = np.empty(design.n)
     for k, values in enumerate(results):
         pointwise[fold == k] = values
-    counts = np.ones(design.n) if design.counts is None else design.counts
-    n = counts.sum()
-    mean = np.sum(counts * pointwise) / n
-    spread = np.sum(counts * (pointwise - mean) ** 2) / n
-    return KFoldResult(float(np.sum(counts * pointwise)), float(np.sqrt(n * spread)),
-                       pointwise, K, group)
+    return KFoldResult(*weighted_elpd(pointwise, design.counts), pointwise, K, group)
 
 
 def _rows(fit):

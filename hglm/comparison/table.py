@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hglm.comparison.loo import loo, loo_rows, summed_se, weighted_elpd
 from hglm.comparison.lrt import boundary_null
 
 __all__ = ["Comparison", "compare", "COLUMNS", "model_weights", "weights_from_pointwise"]
@@ -84,6 +85,11 @@ def _check_same_data(fits) -> None:
         if d.response_name != first.response_name or d.family.response != first.family.response:
             raise ValueError(f"models must share the response: {first.response_name!r} "
                              f"({first.family}) vs {d.response_name!r} ({d.family})")
+        if d.moments or first.moments:
+            if not (d.moments and first.moments):
+                raise ValueError("models must be fitted to the same rows: fit them all to the "
+                                 "same Dask frame, or all to the same pandas frame")
+            continue                    # their rows are the shared Dask frame's (loo_rows)
         reduced = d.counts is not None or first.counts is not None
         if reduced and not (len(d.y) == len(first.y) and d.data.equals(first.data)):
             raise ValueError(
@@ -136,11 +142,11 @@ def compare(*fits, reference: int | str | None = None, bayes_factors: bool = Tru
                 f"  [{f.design.family.title}]" if len(families) > 1 else ""),
                    "npar": m.npar, "logLik": m.logLik}
             for name, f, m in zip(names, fits, ml)}
-    if method == "loo":
-        _add_loo(rows, names, fits)
-    else:
-        _add_kfold(rows, names, fits, group, K, n_jobs)
     notes = []
+    if method == "loo":
+        _add_loo(rows, names, fits, notes)
+    else:
+        _add_kfold(rows, names, fits, group, K, n_jobs, notes)
     if bayes_factors:
         try:
             _add_bayes_factors(rows, names, fits, ref)
@@ -158,9 +164,10 @@ def compare(*fits, reference: int | str | None = None, bayes_factors: bool = Tru
                else ": hglm.compare(..., method='kfold', group=...)")
         notes.append(f"PSIS-LOO is unreliable for {name}: {int(row.n_bad_k)} observation(s) "
                      f"with Pareto k > 0.7. Grouped K-fold cross-validation avoids this{how}.")
-    if method == "loo" and any(f.design.counts is not None for f in fits):
-        notes.append("The rows were reduced to distinct rows with counts: PSIS-LOO's units are "
-                     "the distinct rows, each left out with all its copies.")
+    if method == "loo" and fits[0].design.counts is not None and not fits[0].design.moments:
+        notes.append(f"The rows were reduced to distinct rows with counts: PSIS-LOO is over "
+                     f"the {fits[0].design.n_rows:,} rows they stand for (exact: identical "
+                     f"rows share their elpd and Pareto k).")
     return Comparison(table, fits[0].design.n_rows, fits[0].design.response_name, names[ref],
                       notes)
 
@@ -205,47 +212,76 @@ def model_weights(*fits, method: str = "stacking", seed: int | None = None) -> p
     if len(fits) < 2:
         raise ValueError("model_weights() needs at least two fits")
     _check_same_data(fits)
-    pointwise = {f"m{k}": _loo(f).loo_i.values for k, f in enumerate(fits)}
-    return weights_from_pointwise(pointwise, methods[method],
-                                  fits[0].settings.seed if seed is None else seed)
+    if any(f.design.moments for f in fits):
+        raise ValueError("model weights need every row's elpd at once, and these fits' rows "
+                         "are a Dask frame's; compare() gives their elpd differences")
+    pointwise = {f"m{k}": loo(f).pointwise for k, f in enumerate(fits)}
+    counts = fits[0].design.counts
+    return weights_from_pointwise({k: _repeated(v, counts) for k, v in pointwise.items()},
+                                  methods[method], fits[0].settings.seed if seed is None else seed)
 
 
-def _loo(fit):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # reported through n_bad_k and the notes instead
-        fit.log_likelihood()
-        return az.loo(fit.idata, pointwise=True)
+#: rows up to which weights of distinct rows are computed on the rows repeated (ArviZ's
+#: stacking and pseudo-BMA+ take one value per row; 1e7 doubles are 80 MB per model)
+REPEAT_MAX = 1e7
 
 
-def _add_elpd(rows, pointwise: dict, column: str, seed: int | None) -> None:
+def _repeated(values: np.ndarray, counts: np.ndarray | None) -> np.ndarray:
+    return values if counts is None else np.repeat(values, np.round(counts).astype(int))
+
+
+def _add_elpd(rows, pointwise: dict, column: str, seed: int | None,
+              counts: np.ndarray | None, notes: list[str]) -> None:
     """elpd, its se, differences to the best model with the paired se (loo_compare's), and
-    the stacking and pseudo-BMA+ weights."""
-    for name, method in WEIGHTS.items():
-        for model, weight in weights_from_pointwise(pointwise, method, seed).items():
-            rows[model][name] = float(weight)
-    best = max(pointwise, key=lambda k: pointwise[k].sum())
+    the stacking and pseudo-BMA+ weights; each value standing for ``counts`` rows."""
+    if counts is None or counts.sum() <= REPEAT_MAX:
+        for name, method in WEIGHTS.items():
+            repeated = {k: _repeated(v, counts) for k, v in pointwise.items()}
+            for model, weight in weights_from_pointwise(repeated, method, seed).items():
+                rows[model][name] = float(weight)
+    else:
+        notes.append(f"No stacking or pseudo-BMA+ weights: they are computed on the rows, "
+                     f"and these fits stand for more than {REPEAT_MAX:,.0f}.")
+    totals = {name: weighted_elpd(v, counts) for name, v in pointwise.items()}
+    best = max(totals, key=lambda k: totals[k][0])
     for name, values in pointwise.items():
-        diff = values - pointwise[best]
-        rows[name].update({column: float(values.sum()),
-                           "se": float(np.sqrt(len(values) * np.var(values))),
-                           "elpd_diff": float(diff.sum()),
-                           "se_diff": float(np.sqrt(len(diff) * np.var(diff)))})
+        diff, se_diff = weighted_elpd(values - pointwise[best], counts)
+        rows[name].update({column: totals[name][0], "se": totals[name][1], "elpd_diff": diff,
+                           "se_diff": se_diff})
 
 
-def _add_loo(rows, names, fits) -> None:
-    loos = {name: _loo(f) for name, f in zip(names, fits)}
-    _add_elpd(rows, {name: loo.loo_i.values for name, loo in loos.items()}, "elpd_loo",
-              fits[0].settings.seed)
-    for name, loo in loos.items():
-        rows[name].update(p_loo=float(loo.p_loo), n_bad_k=int(np.sum(loo.pareto_k.values > 0.7)))
+def _add_loo(rows, names, fits, notes: list[str]) -> None:
+    if fits[0].design.moments:
+        return _add_loo_rows(rows, names, fits, notes)
+    loos = {name: loo(f) for name, f in zip(names, fits)}
+    _add_elpd(rows, {name: r.pointwise for name, r in loos.items()}, "elpd_loo",
+              fits[0].settings.seed, fits[0].design.counts, notes)
+    for name, r in loos.items():
+        rows[name].update(p_loo=r.p_loo, n_bad_k=r.n_bad_k)
 
 
-def _add_kfold(rows, names, fits, group, K, n_jobs) -> None:
+def _add_loo_rows(rows, names, fits, notes: list[str]) -> None:
+    """Moment-point fits: PSIS-LOO at the Dask frame's rows, every fit in one pass."""
+    loos, pairs = loo_rows(fits)
+    best = max(range(len(fits)), key=lambda m: loos[m].elpd)
+    for m, (name, r) in enumerate(zip(names, loos)):
+        diff, se_diff = 0.0, 0.0
+        if m != best:
+            total, squares = pairs[(min(m, best), max(m, best))]
+            diff, se_diff = summed_se(r.n_rows, total if m < best else -total, squares)
+        rows[name].update(elpd_loo=r.elpd, se=r.se, elpd_diff=diff, se_diff=se_diff,
+                          p_loo=r.p_loo, n_bad_k=r.n_bad_k)
+    notes.append(f"PSIS-LOO at the {loos[0].n_rows:,} rows of the Dask frame, in one pass over "
+                 f"its partitions with {loos[0].draws:,} draws per fit; no stacking or "
+                 f"pseudo-BMA+ weights, which need every row's elpd at once.")
+
+
+def _add_kfold(rows, names, fits, group, K, n_jobs, notes: list[str]) -> None:
     from hglm.comparison.kfold import kfold
 
     results = {name: kfold(f, group, K=K, n_jobs=n_jobs) for name, f in zip(names, fits)}
     _add_elpd(rows, {name: r.pointwise for name, r in results.items()}, "elpd_kfold",
-              fits[0].settings.seed)
+              fits[0].settings.seed, fits[0].design.counts, notes)
 
 
 def _add_bayes_factors(rows, names, fits, ref) -> None:

@@ -141,9 +141,12 @@ def check_counts_column(data: pd.DataFrame, column: str) -> None:
 
 #: formulae's transforms whose values depend on the whole column's distribution (quantiles,
 #: an orthogonal basis): on rows that stand for several rows each they would be computed as
-#: if each appeared once.  ``center()`` and ``scale()`` are refitted with the counts instead
-#: (``matrices._refit_transforms``), except on moment points, which have no column to refit
+#: if each appeared once.  ``center()``, ``scale()`` and ``poly()`` are refitted with the
+#: counts instead (``matrices.refit_transforms``); on moment points, which have no column,
+#: ``center()`` and ``scale()`` take the distributed mean and sd
 BASIS_TRANSFORMS = ("poly", "bs", "cc", "cr", "tp")
+#: those refused on distinct rows with counts: ``poly()`` is refitted with the counts there
+SPLINE_TRANSFORMS = BASIS_TRANSFORMS[1:]
 WHOLE_COLUMN_TRANSFORMS = ("center", "scale") + BASIS_TRANSFORMS
 
 

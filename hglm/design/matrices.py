@@ -217,7 +217,8 @@ def make_design(formula: str | ParsedFormula, data: pd.DataFrame,
     checks.check_nonempty(len(frame), n_dropped)
     checks.check_finite(frame, columns)
     if counts is not None:
-        checks.check_whole_column_transforms([parsed, *aux_parsed.values()], counts)
+        checks.check_whole_column_transforms([parsed, *aux_parsed.values()], counts,
+                                             checks.SPLINE_TRANSFORMS)
     row_index = frame.index
     multiplicity = None if counts is None else multiplicity[complete.to_numpy()]
     frame = frame.reset_index(drop=True)
@@ -355,10 +356,9 @@ def _evaluate(text: str, frame: pd.DataFrame, env: Environment, formula: str,
     except Exception as err:  # formulae raises its own parse errors
         raise ValueError(f"cannot evaluate formula {formula!r} at {text!r}: {err}") from None
     if counts is not None and matrices.common is not None:
-        def counted(call, component) -> tuple[float, float]:
+        def counted(call, component) -> ColumnStats:
             x = np.asarray(call.args[0].eval(frame, component.env), dtype=float)
-            mean = float(np.average(x, weights=counts))
-            return mean, float(np.sqrt(np.average((x - mean) ** 2, weights=counts)))
+            return ColumnStats.of(x, counts)
 
         if refit_transforms(matrices, formula, counted):
             with np.errstate(all="ignore"):
@@ -367,10 +367,11 @@ def _evaluate(text: str, frame: pd.DataFrame, env: Environment, formula: str,
 
 
 def refit_transforms(matrices: DesignMatrices, formula: str, moments) -> bool:
-    """Set formulae's fitted ``center()`` / ``scale()`` parameters to ``moments(call,
-    component)``: the (mean, sd) of all the rows, where formulae would fit them on the rows
-    it is given (distinct rows with counts; a Dask frame's prototype); whether any was."""
-    from formulae.transforms import Center, Scale
+    """Refit formulae's ``center()``, ``scale()`` and ``poly()`` to all the rows, where
+    formulae fitted them on the rows it was given (distinct rows with counts; a Dask frame's
+    prototype).  ``moments(call, component)`` gives the argument's :class:`ColumnStats`;
+    whether any transform was refitted."""
+    from formulae.transforms import Center, Polynomial, Scale
 
     if matrices.common is None:
         return False
@@ -384,21 +385,62 @@ def refit_transforms(matrices: DesignMatrices, formula: str, moments) -> bool:
     def transforms(term):
         for component in getattr(term, "components", []):
             for call in calls(getattr(component, "call", None)):
-                if isinstance(call.stateful_transform, (Center, Scale)):
+                if isinstance(call.stateful_transform, (Center, Scale, Polynomial)):
                     yield component, call
 
     if matrices.response is not None and any(transforms(matrices.response.term.term)):
-        raise ValueError(f"formula {formula!r}: center() and scale() of the response are not "
-                         f"available on rows with counts; transform the response column first")
+        raise ValueError(f"formula {formula!r}: center(), scale() and poly() of the response "
+                         f"are not available on rows with counts; transform the response "
+                         f"column first")
     refitted = False
     for term in matrices.common.terms.values():
         for component, call in transforms(term):
-            transform = call.stateful_transform
-            transform.mean, sd = moments(call, component)
-            if isinstance(transform, Scale):      # formulae's np.std: ddof 0
-                transform.std = sd
+            transform, stats = call.stateful_transform, moments(call, component)
+            if isinstance(transform, Polynomial):
+                if not transform.raw:
+                    transform.alpha, transform.norms2 = stats.recurrence(transform.degree)
+            else:
+                transform.mean = stats.mean
+                if isinstance(transform, Scale):      # formulae's np.std: ddof 0
+                    transform.std = stats.sd
             refitted = True
     return refitted
+
+
+@dataclass(frozen=True)
+class ColumnStats:
+    """A transform's argument over all the rows: its mean and sd (ddof 0), and where the
+    rows are at hand (distinct rows), the values with their counts."""
+
+    mean: float
+    sd: float
+    values: np.ndarray | None = None
+    counts: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, values: np.ndarray, counts: np.ndarray) -> ColumnStats:
+        mean = float(np.average(values, weights=counts))
+        return cls(mean, float(np.sqrt(np.average((values - mean) ** 2, weights=counts))),
+                   values, counts)
+
+    def recurrence(self, degree: int) -> tuple[dict, dict]:
+        """``poly()``'s three-term recurrence (formulae's ``alpha`` and ``norms2``, as R's
+        ``poly``) over the rows each value stands for: the orthonormal basis of all rows."""
+        if self.values is None:
+            raise ValueError("poly() needs the column's values; on a Dask frame it is not "
+                             "available for continuous columns: add the polynomial's columns "
+                             "to the data first")
+        x, w = self.values, self.counts
+        alpha, norms2 = {}, {0: float(np.sum(w))}
+        previous, current = np.zeros_like(x), np.ones_like(x)
+        for k in range(degree):
+            alpha[k] = float(np.sum(w * x * current ** 2) / norms2[k])
+            step = (x - alpha[k]) * current
+            if k >= 1:
+                step -= norms2[k] / norms2[k - 1] * previous
+            previous, current = current, step
+            norms2[k + 1] = float(np.sum(w * current ** 2))
+        return alpha, norms2
 
 
 def _binary_response(frame: pd.DataFrame, name: str, family: Family):

@@ -154,17 +154,17 @@ def plan(parsed, family, prototype: pd.DataFrame, labels: dict, meta: pd.DataFra
     (``columns``), each factor's levels (``labels``: the labels the data have) in the order a
     pandas frame of all the rows would give them."""
     from hglm.design import checks
-    from hglm.design.matrices import _evaluate, _fixed, formula_env, refit_transforms
+    from hglm.design.matrices import ColumnStats, _evaluate, _fixed, formula_env, refit_transforms
 
     checks.check_whole_column_transforms([parsed], "per-cell moments")
 
-    def column_moments(call, component) -> tuple[float, float]:
+    def column_moments(call, component) -> ColumnStats:
         name = getattr(call.args[0], "name", None)
         if name not in columns:
             raise ValueError(f"formula {parsed.formula!r}: on a Dask frame, center() and "
                              f"scale() take a numeric column, not {call}; add the column "
                              f"you transform to the data first")
-        return columns[name]
+        return ColumnStats(*columns[name])
 
     if parsed.response not in prototype.columns:
         raise ValueError(f"on a Dask frame, a gaussian model's response must be a column of "

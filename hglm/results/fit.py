@@ -206,6 +206,15 @@ class Fit:
         from hglm.results.plots import plot_fixef
         return plot_fixef(self)
 
+    def loo(self, draws: int | None = None):
+        """PSIS-LOO over the rows the fit stands for (brms's ``loo``): elpd_loo, its SE,
+        p_loo and the rows with Pareto k > 0.7.  Distinct rows with counts count as their
+        rows; moment points of a Dask frame are scored at its rows by a distributed map
+        (``draws``: thin the posterior to that many; :mod:`hglm.comparison.loo`)."""
+        from hglm.comparison.loo import loo
+
+        return loo(self, draws)
+
     def log_marginal_likelihood(self, seed: int | None = None) -> BridgeResult:
         """log p(y) by bridge sampling, with an error estimate (for Bayes factors).
 

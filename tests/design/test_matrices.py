@@ -153,6 +153,21 @@ def test_counts_refit_center_and_scale():
         hglm.Model("scale(y) ~ x + (1 | g)", aggregated, counts="n")
 
 
+def test_counts_refit_poly_to_every_row():
+    full, aggregated = _aggregated()
+    formula = "y ~ poly(x, 2) + (1 | g)"
+    expanded, counted = make_design(formula, full), make_design(formula, aggregated, counts="n")
+    # each distinct row's basis values are those of its copies in the full frame
+    first = full.reset_index().groupby(["y", "x", "g"])["index"].first().to_numpy()
+    np.testing.assert_allclose(counted.X, expanded.X[first], rtol=1e-12)
+    # orthonormal over the 600 rows, as R's poly(): X'WX = I for the basis columns
+    basis = counted.X[:, 1:]
+    np.testing.assert_allclose(basis.T @ (aggregated.n.to_numpy()[:, None] * basis), np.eye(2),
+                               atol=1e-12)
+    with pytest.raises(ValueError, match=r"bs\(\) depends on the whole column"):
+        make_design("y ~ bs(x, df=4) + (1 | g)", aggregated, counts="n")
+
+
 @pytest.mark.parametrize("values, column", [([0], "n"), ([1.5], "n"), ([1], "m")])
 def test_bad_counts_are_refused(values, column):
     _, aggregated = _aggregated()
