@@ -215,8 +215,12 @@ def model_weights(*fits, method: str = "stacking", seed: int | None = None) -> p
     if any(f.design.moments for f in fits):
         raise ValueError("model weights need every row's elpd at once, and these fits' rows "
                          "are a Dask frame's; compare() gives their elpd differences")
-    pointwise = {f"m{k}": loo(f).pointwise for k, f in enumerate(fits)}
     counts = fits[0].design.counts
+    if counts is not None and counts.sum() > REPEAT_MAX:
+        raise ValueError(f"model weights are computed on the rows, and these fits stand for "
+                         f"{counts.sum():,.0f} (at most {REPEAT_MAX:,.0f}); compare() gives "
+                         f"their elpd differences")
+    pointwise = {f"m{k}": loo(f).pointwise for k, f in enumerate(fits)}
     return weights_from_pointwise({k: _repeated(v, counts) for k, v in pointwise.items()},
                                   methods[method], fits[0].settings.seed if seed is None else seed)
 
