@@ -120,14 +120,14 @@ def loo_rows(fits, draws: int | None = None) -> tuple[list[Loo], dict]:
     """PSIS-LOO of fits of moment points at the rows of the Dask frame they were reduced
     from, in one pass over its partitions: ``(loos, pairs)``, ``pairs[(a, b)]`` the sum and
     sum of squares over rows of ``elpd_a - elpd_b``."""
-    from hglm.design.distributed import _compute
+    from hglm.design.distributed import compute
 
     source = _shared_source(fits)
     models = [_shipped(f, draws) for f in fits]
     n_models = len(models)
     meta = pd.DataFrame({c: pd.Series(dtype=float) for c in _columns(n_models)})
     sums = source.map_partitions(_partition_loo, models, meta=meta).sum()
-    totals = _compute(sums)[0]
+    totals = compute(sums)[0]
     n = float(totals["n"])
     loos = []
     for m in range(n_models):

@@ -27,7 +27,7 @@ from hglm.design.formula import parse_dpar_formula, parse_formula
 from hglm.design.matrices import Design, predictor_columns, used_columns
 from hglm.spec.model_spec import ModelSpec
 
-__all__ = ["Reduction", "Reduced", "is_dask", "read_data", "reduce_data", "reduce_rows",
+__all__ = ["Reduction", "Reduced", "compute", "is_dask", "read_data", "reduce_data", "reduce_rows",
            "reduce_moments", "COUNTS", "MAX_DISTINCT"]
 
 #: the reduction's counts column (a data column of that name is left alone: see _counts_name)
@@ -143,7 +143,7 @@ def reduce_rows(spec: ModelSpec, frame, keys: list[str], counted: str | None,
     # Dask would otherwise shuffle them between workers for a many-key groupby)
     sizes = grouped[counted].sum(split_out=1) if counted else grouped.size(split_out=1)
     rows = frame[counted].sum() if counted else frame.shape[0]
-    counts, total = _compute(sizes, rows)
+    counts, total = compute(sizes, rows)
     if len(counts) > MAX_DISTINCT:
         raise ValueError(f"the model's columns have {len(counts)} distinct rows (of {total}); "
                          f"more than {MAX_DISTINCT} would not fit this process")
@@ -153,7 +153,7 @@ def reduce_rows(spec: ModelSpec, frame, keys: list[str], counted: str | None,
     return Reduced(dataclasses.replace(spec, counts=name), reduced, reduction)
 
 
-def _compute(*collections) -> tuple:
+def compute(*collections) -> tuple:
     """Dask's results, with a progress bar on an interactive terminal when the work takes
     a while (on the active ``distributed`` client if there is one)."""
     import sys
@@ -215,7 +215,7 @@ def _continuous(frame, keys: list[str]) -> dict[str, tuple[int, int]]:
     if not floats:
         return {}
 
-    counts = _compute(frame.shape[0], *[frame[c].nunique_approx() for c in floats])
+    counts = compute(frame.shape[0], *[frame[c].nunique_approx() for c in floats])
     rows = int(counts[0])
     return {c: (int(n), rows) for c, n in zip(floats, counts[1:])
             if n > CONTINUOUS_SHARE * rows}
@@ -271,7 +271,7 @@ def reduce_moments(spec: ModelSpec, frame, start: float) -> Reduced:
                    if isinstance(frame._meta[c].dtype, pd.CategoricalDtype)]
     discrete = [c for c in frame.columns if c in categorical or (
         c in read and not pd.api.types.is_float_dtype(frame._meta[c]))]
-    rows, kept, variances, *found = _compute(
+    rows, kept, variances, *found = compute(
         frame.shape[0], complete.shape[0], complete.var(ddof=0, numeric_only=True),
         complete.mean(numeric_only=True),
         *[complete[c].unique(split_out=1) for c in discrete],       # a tree, not a shuffle
@@ -284,7 +284,7 @@ def reduce_moments(spec: ModelSpec, frame, start: float) -> Reduced:
     plan = moments.plan(parsed, spec.family_object, _prototype(meta, uniques, means),
                         labels, meta, int(kept), columns)
     parts = complete.map_partitions(_partition_moments, plan, meta=plan.meta)
-    (sums,) = _compute(parts.groupby("cell").sum(split_out=1))
+    (sums,) = compute(parts.groupby("cell").sum(split_out=1))
     points = 2 * (plan.layout.width) * len(sums)
     if points > int(kept):
         raise ValueError(
